@@ -1,0 +1,1 @@
+"""Metrics, one module per family: ``toy`` (mode coverage, divergences on densities)."""

@@ -1,0 +1,59 @@
+"""The one rule every synthlib model follows: it is built from a typed config dataclass.
+
+A model class is registered with :func:`register`, takes a single ``config`` argument (a
+dataclass instance) and keeps it as ``self.config``. A checkpoint then stores the registered
+name and ``dataclasses.asdict(config)`` next to the weights, and :func:`build` rebuilds the
+model from those two plain values. No pickled modules, no import strings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
+
+from torch import nn
+
+from synthlib.config import from_dict
+
+_REGISTRY: dict[str, type[nn.Module]] = {}
+
+M = TypeVar("M", bound=type[nn.Module])
+
+
+def register(cls: M) -> M:
+    """Class decorator: make ``cls`` rebuildable from a checkpoint by its class name.
+
+    The class must define ``Config`` (a dataclass) and accept ``cls(config)``.
+    """
+    if not dataclasses.is_dataclass(getattr(cls, "Config", None)):
+        raise TypeError(f"{cls.__name__} needs a nested dataclass `Config` to be registered")
+    name = cls.__name__
+    if name in _REGISTRY and _REGISTRY[name] is not cls:
+        raise ValueError(f"two model classes are both called {name!r}; rename one")
+    _REGISTRY[name] = cls
+    return cls
+
+
+def spec(model: nn.Module) -> dict[str, Any]:
+    """The plain-data description of a registered model: ``{"arch": name, "config": {...}}``."""
+    name = type(model).__name__
+    if _REGISTRY.get(name) is not type(model):
+        raise TypeError(
+            f"{name} is not a registered synthlib model, so a checkpoint could not rebuild it. "
+            "Decorate the class with @synthlib.models.register and give it a `Config` dataclass."
+        )
+    return {"arch": name, "config": dataclasses.asdict(model.config)}
+
+
+def build(arch: str, config: dict[str, Any]) -> nn.Module:
+    """Rebuild a registered model from :func:`spec` output (weights are loaded separately)."""
+    try:
+        cls = _REGISTRY[arch]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise KeyError(f"unknown model architecture {arch!r}; registered: {known}") from None
+    return cls(from_dict(cls.Config, config))
+
+
+def registered() -> list[str]:
+    return sorted(_REGISTRY)
