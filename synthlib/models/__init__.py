@@ -1,5 +1,14 @@
-"""Models, one file per family. Every model is built from its ``Config`` dataclass."""
+"""Models, one file per family. Every model is built from its ``Config`` dataclass.
+
+Importing this package registers every family, so :func:`build` can rebuild any of them
+from a checkpoint.
+"""
 
 from synthlib.models.base import build, register, registered, spec
+from synthlib.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from synthlib.models.toy import MLPDiscriminator, MLPGenerator
 
-__all__ = ["build", "register", "registered", "spec"]
+__all__ = [
+    "DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator",
+    "build", "register", "registered", "spec",
+]
