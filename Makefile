@@ -6,8 +6,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.synthlib-installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 LAB_PORT ?= 8888
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Where the smoke runs of `make test` write, so they never overwrite real runs in runs/.
-TEST_RUNS := build/test-runs
+TEST_RUNS := $(CURDIR)/build/test-runs
 
 .PHONY: setup data lab test unit notebooks course sweep bench clean help
 help:
@@ -30,7 +32,7 @@ data: $(STAMP)
 
 lab: setup
 	@echo "Serving notebooks/ -- open the http://127.0.0.1:$(LAB_PORT)/lab?token=... URL printed below."
-	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) --notebook-dir=notebooks $(LAB_ROOT_FLAG)
 
 unit: setup
 	$(PY) -m pytest tests -q
