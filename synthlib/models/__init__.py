@@ -5,10 +5,11 @@ from a checkpoint.
 """
 
 from synthlib.models.base import build, register, registered, spec
+from synthlib.models.classifier import FashionClassifier
 from synthlib.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from synthlib.models.toy import MLPDiscriminator, MLPGenerator
 
 __all__ = [
-    "DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator",
+    "DCGANDiscriminator", "DCGANGenerator", "FashionClassifier", "MLPDiscriminator", "MLPGenerator",
     "build", "register", "registered", "spec",
 ]
