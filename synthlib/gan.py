@@ -61,8 +61,10 @@ def _call(model: nn.Module, x: Tensor, labels: Tensor | None) -> Tensor:
 def gan_phases(G: nn.Module, D: nn.Module, cfg: GANConfig) -> list[Phase]:
     """The D step (with GP or clipping where the loss needs it), optional R1, and the G step."""
     d_loss_fn, g_loss_fn = losses.get_gan_loss(cfg.loss)
-    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+    # fused=True: one kernel updates every tensor (CPU, CUDA and MPS since torch 2.4); the same
+    # update rule as the default per-tensor loop, ~4x less optimiser time on a CPU.
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas, fused=True)
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas, fused=True)
 
     def d_step(batch: Any, scratch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
         # Update D: e.g. minimise -log D(x) - log(1 - D(G(z)))
@@ -119,6 +121,8 @@ def gan_trainer(
     precision: Precision = "auto",
     log_every: int = 10,
     progress: bool = True,
+    channels_last: bool | None = None,
+    compile: bool = False,
 ) -> Trainer:
     """A :class:`~synthlib.train.Trainer` for a GAN, with an EMA of G when the config asks for one."""
     ema = EMA(G, cfg.ema_half_life_img, rampup=cfg.ema_rampup) if cfg.ema_half_life_img > 0 else None
@@ -127,4 +131,5 @@ def gan_trainer(
         config=run_config if run_config is not None else cfg, kind=kind, ema=ema,
         device=device, precision=precision, run_dir=run_dir, checkpoint_every=checkpoint_every,
         log_every=log_every, callbacks=callbacks or [], progress=progress,
+        channels_last=channels_last, compile=compile,
     )

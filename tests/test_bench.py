@@ -1,0 +1,58 @@
+"""`make bench` runs: the benchmark's --quick mode prints both speeds and their ratio (no speed assertions)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "dcgan_speed.py"
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("dcgan_speed", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_benchmark_prints_both_speeds_and_the_ratio_last(capsys):
+    bench = load_bench()
+    threads = torch.get_num_threads()
+    start = time.perf_counter()
+    try:
+        results = bench.main(["--quick", "--threads", "1", "--device", "cpu"])
+    finally:
+        torch.set_num_threads(threads)  # the benchmark sets it process-wide
+    assert time.perf_counter() - start < 60
+    out = capsys.readouterr().out
+    assert "torch " + torch.__version__ in out and "threads 1" in out and "device cpu" in out
+
+    medians = dict(re.findall(r"^median images/s (\w+) +([\d.]+)", out, flags=re.M))
+    assert set(medians) == {"reference", "synthlib"}
+    assert all(float(v) > 0 for v in medians.values())
+    last = out.strip().splitlines()[-1]
+    ratio = re.fullmatch(r"ratio synthlib / reference: ([\d.]+)x", last)
+    assert ratio is not None, last
+    assert float(ratio.group(1)) > 0
+    assert results["ratio"] == results["synthlib"] / results["reference"] > 0
+
+
+def test_photo_crops_are_uint8_rgb_64x64():
+    bench = load_bench()
+    images, about = bench.photo_crops(8, seed=3)
+    assert images.shape == (8, 3, 64, 64) and images.dtype == torch.uint8
+    assert "crops" in about or "noise" in about
+    assert torch.equal(images, bench.photo_crops(8, seed=3)[0])  # reproducible
+
+
+def test_reference_and_synthlib_train_the_same_architecture():
+    bench = load_bench()
+    G, D = bench.build_models(seed=0)
+    assert sum(p.numel() for p in G.parameters()) == 3_576_704  # pytorch/examples' netG
+    assert sum(p.numel() for p in D.parameters()) == 2_765_568  # and netD
