@@ -43,12 +43,32 @@ test: setup
 
 course: setup
 	@for nb in $(NOTEBOOKS); do \
-	  name=$$(basename $$nb .ipynb); out=runs/$$name; mkdir -p $$out; \
+	  name=$$(basename $$nb .ipynb); out=$(CURDIR)/runs/$$name; mkdir -p $$out; \
 	  echo "== $$name (default profile) -> $$out"; \
 	  SYNTHLIB_RUN_DIR=$$out MPLBACKEND=agg $(VENV)/bin/papermill $$nb $$out/$$name.ipynb \
 	    -p profile default --cwd notebooks --progress-bar || exit 1; \
 	  $(VENV)/bin/jupyter nbconvert --to html $$out/$$name.ipynb --log-level WARN || exit 1; \
 	done
+
+bench: setup
+	$(PY) benchmarks/dcgan_speed.py
+
+# Chapter 2 over a small grid (loss x seed), then the comparison notebook on the results.
+# SYNTHLIB_RUN_DIR is absolute because papermill runs the kernel in notebooks/ (--cwd).
+SWEEP_PROFILE ?= default
+SWEEP_LOSSES  ?= nonsaturating hinge
+SWEEP_SEEDS   ?= 0 1
+SWEEP_DIR     := $(CURDIR)/runs/sweep
+sweep: setup
+	@for loss in $(SWEEP_LOSSES); do for seed in $(SWEEP_SEEDS); do \
+	  out=$(SWEEP_DIR)/$$loss-seed$$seed; mkdir -p $$out; \
+	  echo "== 02_dcgan loss=$$loss seed=$$seed ($(SWEEP_PROFILE) profile) -> $$out"; \
+	  SYNTHLIB_RUN_DIR=$$out MPLBACKEND=agg $(VENV)/bin/papermill notebooks/02_dcgan.ipynb $$out/02_dcgan.ipynb \
+	    -p profile $(SWEEP_PROFILE) -p loss $$loss -p seed $$seed --cwd notebooks --progress-bar || exit 1; \
+	done; done
+	@echo "== 02b_sweep_report -> $(SWEEP_DIR)/report.ipynb"
+	SYNTHLIB_RUN_DIR=$(SWEEP_DIR)/report MPLBACKEND=agg $(VENV)/bin/papermill notebooks/02b_sweep_report.ipynb \
+	  $(SWEEP_DIR)/report.ipynb -p root $(SWEEP_DIR) -p profile $(SWEEP_PROFILE) --cwd notebooks --progress-bar
 
 clean:
 	rm -rf build runs

@@ -20,6 +20,7 @@ import math
 import os
 import platform
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,7 +151,12 @@ def collect(root: str | Path | None = None, pattern: str = "**/metrics.json"):
     root = Path(root) if root is not None else runs_root()
     rows = []
     for path in sorted(root.glob(pattern)):
-        doc = json.loads(path.read_text())
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            # A run killed while writing, or a file edited by hand: skip it, say which, keep the rest.
+            warnings.warn(f"skipping {path}: not a readable metrics.json ({err})", stacklevel=2)
+            continue
         row = {"run": str(path.parent.relative_to(root)), "notebook": doc.get("notebook"),
                "profile": doc.get("profile"), "elapsed_s": doc.get("elapsed_s")}
         row.update(_flatten(doc.get("params", {}), "params."))

@@ -78,6 +78,13 @@ def test_record_and_collect(tmp_path, monkeypatch):
     assert list(table["per_loss.hinge.modes"]) == [8, 7]
     assert list(table["params.seed"]) == [0, 1]
 
+    # A half-written metrics.json (a run killed mid-write) is skipped with a warning naming it.
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "metrics.json").write_text('{"notebook": "nb", "metr')
+    with pytest.warns(UserWarning, match="broken.metrics.json"):
+        table = runs.collect(tmp_path)
+    assert list(table["run"]) == ["nb-seed0", "nb-seed1"]
+
 
 def test_run_dir_env_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNTHLIB_RUN_DIR", str(tmp_path / "exact"))

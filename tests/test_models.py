@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import synthlib.models as models
-from synthlib.models.dcgan import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights_
+from synthlib.models.dcgan import ConditionalBatchNorm2d, DCGANDiscriminator, DCGANGenerator, init_dcgan_weights_
 from synthlib.models.toy import MLPDiscriminator, MLPGenerator
 
 SIZES = (28, 32, 64)
@@ -131,9 +131,15 @@ def test_conditional_generator_uses_labels() -> None:
     img_b = G(z, torch.full((4,), 7, dtype=torch.long))
     assert img_a.shape == (4, 1, 64, 64)
     assert not torch.allclose(img_a, img_b)
-    # concatenation: the first layer sees z and a z_dim-long label embedding
-    assert G.embed is not None and G.embed.weight.shape == (10, Z_DIM)
-    assert G.project[0].in_channels == 2 * Z_DIM
+    # conditional batch norm: the first layer sees z alone; every norm has a scale and shift per class
+    assert G.project[0].in_channels == Z_DIM
+    norms = [m for m in G.modules() if isinstance(m, ConditionalBatchNorm2d)]
+    assert len(norms) == 1 + len(G.blocks) // 3 and not any(isinstance(m, nn.BatchNorm2d) and m.affine for m in G.modules())
+    # a class's output is gamma[y] * BN(x) + beta[y]: changing class 7's shift changes class 7 only
+    with torch.no_grad():
+        norms[-1].shift.weight[7] += 1.0
+    assert torch.equal(G(z, torch.zeros(4, dtype=torch.long)), img_a)
+    assert not torch.allclose(G(z, torch.full((4,), 7, dtype=torch.long)), img_b)
 
 
 @pytest.mark.parametrize("norm", ["batch", "spectral"])
