@@ -39,6 +39,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from synthlib.data import TensorBatches, from_uint8
 from synthlib.gan import GANConfig, gan_trainer
@@ -221,11 +222,28 @@ def timed(run: Callable[[int], None], num_steps: int, device: torch.device) -> t
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def step_flops(run: Callable[[int], None]) -> float:
+    """Floating-point operations of one training step (forward, backward; counted by torch, not timed)."""
+    with FlopCounterMode(display=False) as counter:
+        run(1)
+    return float(counter.get_total_flops())
+
+
+def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
+    """fp32 GFLOP/s of an n x n matmul on ``device``: what this machine's fastest kernel reaches."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    for _ in range(3):
+        a @ b
+    wall, _ = timed(lambda k: [a @ b for _ in range(k)], repeats, device)
+    return 2 * n**3 * repeats / wall / 1e9
+
+
 @dataclass
 class Contender:
     name: str
     run: Callable[[int], None]
     warmup_s: float = 0.0
+    flops: float = 0.0
     img_per_s: list[float] = field(default_factory=list)
     img_per_cpu_s: list[float] = field(default_factory=list)
 
@@ -274,6 +292,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         c.warmup_s, _ = timed(c.run, warmup_steps, device)
     print(f"warm-up ({warmup_steps} steps each, not measured): "
           + ", ".join(f"{c.name} {c.warmup_s:.1f} s" for c in contenders))
+    for c in contenders:
+        c.flops = step_flops(c.run)
+    print("work per step (FLOPs counted by torch.utils.flop_counter): "
+          + ", ".join(f"{c.name} {c.flops / 1e9:.1f} GFLOP" for c in contenders))
 
     print(f"{args.rounds} rounds of {args.steps} steps, alternating; images/s (images per CPU-second of this process):")
     print("round" + "".join(f"{c.name:>26}" for c in contenders))
@@ -290,6 +312,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         results[c.name] = statistics.median(c.img_per_s)
         print(f"median images/s {c.name:<17} {results[c.name]:8.1f}   "
               f"(per CPU-second {statistics.median(c.img_per_cpu_s):.1f})")
+    # How close each loop runs to the machine's fastest fp32 kernel: the ceiling for any loop
+    # that does this work is (matmul GFLOP/s) / (its GFLOP per step) steps per second.
+    peak = matmul_gflops(device)
+    print(f"fp32 matmul (2048 x 2048) on this machine: {peak:.0f} GFLOP/s")
+    for c in contenders:
+        achieved = results[c.name] / BATCH_SIZE * c.flops / 1e9
+        print(f"achieved {c.name:<17} {achieved:6.0f} GFLOP/s = {achieved / peak:4.0%} of matmul")
+    ceiling = peak / (contenders[1].flops / 1e9) * BATCH_SIZE / results["reference"]
+    print(f"ceiling for synthlib / reference (synthlib's work at matmul speed): {ceiling:.2f}x")
+    results["matmul_gflops"], results["ceiling"] = peak, ceiling
     for c in contenders[1:]:
         # Rounds run back to back, so a round-by-round ratio cancels slow phases of a shared machine.
         paired = statistics.median(a / b for a, b in zip(c.img_per_s, ref.img_per_s))

@@ -42,6 +42,14 @@ def test_quick_benchmark_prints_both_speeds_and_the_ratio_last(capsys):
     assert float(ratio.group(1)) > 0
     assert results["ratio"] == results["synthlib"] / results["reference"] > 0
 
+    # Work per step, counted: synthlib skips D's weight gradients in the G step (one of ~12 network
+    # passes), so it does ~8% fewer FLOPs than the reference -- never more.
+    work = dict(re.findall(r"(\w+) ([\d.]+) GFLOP\b", out.split("work per step", 1)[1].splitlines()[0]))
+    assert set(work) == {"reference", "synthlib"}, work
+    assert 0.85 < float(work["synthlib"]) / float(work["reference"]) < 0.95, work
+    assert results["matmul_gflops"] > 0 and results["ceiling"] > 0
+    assert re.search(r"^achieved synthlib +\d+ GFLOP/s", out, flags=re.M)
+
 
 def test_photo_crops_are_uint8_rgb_64x64():
     bench = load_bench()
