@@ -15,7 +15,9 @@ machine that slows down or speeds up part-way affects both alike; each loop firs
 warm-up steps that are not measured (torch.compile compiles then; their time is printed).
 Each round reports images/s of wall time and, in brackets, images per CPU-second of this
 process: with ``--threads 1`` that second figure barely moves when other programs share the
-CPU. The last line printed is the ratio of the median images/s.
+CPU. The work of one step of each loop is counted (torch's FLOP counter) and an fp32 matmul is
+timed on the same device, so the report also says what share of the machine's matmul speed each
+loop reaches and the ceiling on the ratio. The last line printed is the ratio of the median images/s.
 
 On a GPU, synthlib's loop runs as it does for a user there: bf16/fp16 autocast and
 channels_last, while the reference loop stays in fp32 as the example does.
