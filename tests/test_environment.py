@@ -23,3 +23,11 @@ def test_environment_yml_matches_pyproject():
     listed = {d for d in pip_section if not d.startswith("-e")}
     assert listed == wanted, f"only in pyproject: {wanted - listed}; only in environment.yml: {listed - wanted}"
     assert "python=3.11" in env["dependencies"] and "-e ." in pip_section
+
+
+def test_top_level_layout():
+    """The layout the course promises (README): a newcomer finds these at the top of the clone."""
+    for name in ("notebooks", "synthlib", "data", "tests"):
+        assert (ROOT / name).is_dir(), f"missing folder {name}/"
+    for name in ("environment.yml", "README.md", "pyproject.toml", "Makefile", ".ci/run", "data/README.md"):
+        assert (ROOT / name).is_file(), f"missing file {name}"
