@@ -44,6 +44,7 @@ browser:
 	@if command -v chromium >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "Installing Debian's chromium for the browser test"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
 	  (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)) \
 	    && echo "chromium installed: $$(command -v chromium)"; \
 	else echo "note: chromium is not installed; tests/test_lab_browser.py will be skipped (apt-get install chromium)"; fi
