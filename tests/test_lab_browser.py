@@ -146,7 +146,7 @@ def test_course_notebook_opens_on_python3_kernel(page: "sync_api.Page", lab: str
     title = first.lstrip("# ").strip()
     heading = panel.locator(".jp-RenderedMarkdown h1").first
     heading.wait_for(state="visible", timeout=30_000)
-    assert title.split()[0] in heading.inner_text(), f"{name}: expected the heading {title!r}, got {heading.inner_text()!r}"
+    assert title in heading.inner_text(), f"{name}: expected the heading {title!r}, got {heading.inner_text()!r}"
 
 
 # The pixels the page holds for an <img> (its natural size, grey), read back through a canvas:
