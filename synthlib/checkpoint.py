@@ -15,8 +15,11 @@ saving never leaves a half-written file where the last good checkpoint was.
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import tempfile
+import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,9 @@ from torch import nn
 
 from synthlib.models import build, spec
 
-FORMAT = "synthlib-checkpoint-1"
+FORMAT_PREFIX = "synthlib-checkpoint-"
+FORMAT_VERSION = 1  # the newest checkpoint format this synthlib reads, and the one it writes
+FORMAT = f"{FORMAT_PREFIX}{FORMAT_VERSION}"
 
 
 class CheckpointError(ValueError):
@@ -50,27 +55,104 @@ def save_atomic(obj: dict[str, Any], path: str | os.PathLike) -> Path:
     return path
 
 
-def load(path: str | os.PathLike, *, kind: str | None = None, map_location: Any = "cpu") -> dict[str, Any]:
-    """Load a checkpoint safely (``weights_only=True``) and check its format (and ``kind``)."""
+def _sniff(head: bytes) -> str:
+    """What a file that is not a readable checkpoint looks like, from its first bytes (for messages)."""
+    if not head:
+        return "an empty file (0 bytes)"
+    magics = {b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image",
+              b"\x1f\x8b": "a gzip archive", b"%PDF": "a PDF document", b"\x93NUMPY": "a NumPy .npy array",
+              b"\x89HDF": "an HDF5 file"}
+    for magic, what in magics.items():
+        if head.startswith(magic):
+            return what
+    if len(head) > 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 100_000_000:
+        return "a safetensors file (weights only, without the model configs a synthlib checkpoint holds)"
+    if head[:2] == b"\x80\x02" or head[:1] == b"\x80":
+        return "a pickle or old-format PyTorch file"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "a binary file of unknown type"
+    return "a text file" if all(c.isprintable() or c in "\r\n\t" for c in text) else "a file of unknown type"
+
+
+def _unreadable(path: Path, error: Exception) -> CheckpointError:
+    """One line on a file torch.load(weights_only=True) refused: what it is, what was expected, what to do.
+
+    torch's own text is not repeated: it is many lines long, and for a file holding pickled
+    objects it suggests loading with ``weights_only=False``, which would run code from the file.
+    """
+    expected = "expected a checkpoint.pt written by synthlib's Trainer"
+    with open(path, "rb") as f:
+        head = f.read(64)
+    if head.startswith(b"PK\x03\x04"):  # torch.save writes a zip archive
+        if not zipfile.is_zipfile(path):
+            return CheckpointError(
+                f"{path} is a truncated or damaged PyTorch file (its zip archive is incomplete: was a copy or "
+                f"a run cut short?); {expected}: copy it again, or use an earlier checkpoint"
+            )
+        if isinstance(error, pickle.UnpicklingError) or "weights_only" in str(error):
+            return CheckpointError(
+                f"{path} is a PyTorch file that stores Python objects (e.g. a whole model saved with "
+                f"torch.save(model)), which synthlib never unpickles because that can run code; {expected}"
+            )
+        return CheckpointError(f"{path} is a PyTorch file that could not be read ({type(error).__name__}); {expected}")
+    return CheckpointError(f"{path} is {_sniff(head)}, not a synthlib checkpoint; {expected}")
+
+
+def _format_version(fmt: Any) -> int | None:
+    if isinstance(fmt, str) and fmt.startswith(FORMAT_PREFIX) and fmt[len(FORMAT_PREFIX):].isdigit():
+        return int(fmt[len(FORMAT_PREFIX):])
+    return None
+
+
+def load(path: str | os.PathLike, *, kind: str | Sequence[str] | None = None, map_location: Any = "cpu") -> dict[str, Any]:
+    """Load a checkpoint safely (``weights_only=True``: no code from the file runs) and check it.
+
+    Raises :class:`CheckpointError` with a one-line message (what the file is, what was expected,
+    what to do) for a missing file, a file that is not a checkpoint (text, image, truncated zip,
+    pickled modules, a bare state_dict), one written by a newer synthlib, or one of another
+    ``kind`` (a name, or a sequence of accepted names).
+    """
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder; give the checkpoint file in it (e.g. {path / 'checkpoint.pt'})")
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}: the file does not exist (check the path)")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # a truncated file, a text file, a pickled module...
+        raise _unreadable(path, e) from None
+    if not isinstance(ckpt, dict):
         raise CheckpointError(
-            f"{path} could not be read as a synthlib checkpoint ({type(e).__name__}: {e})"
-        ) from e
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise CheckpointError(
-            f"{path} is not a synthlib checkpoint (expected format {FORMAT!r}); "
-            "use a file written by synthlib's Trainer"
+            f"{path} is a PyTorch file holding a {type(ckpt).__name__}, not a synthlib checkpoint; "
+            "expected a checkpoint.pt written by synthlib's Trainer"
         )
-    if kind is not None and ckpt.get("kind") != kind:
+    version = _format_version(ckpt.get("format"))
+    if version is None:
+        what = "a bare state_dict" if ckpt and all(isinstance(v, torch.Tensor) for v in ckpt.values()) else "a dict"
         raise CheckpointError(
-            f"{path} is a {ckpt.get('kind')!r} checkpoint, but a {kind!r} checkpoint is needed"
+            f"{path} is a PyTorch file holding {what} without synthlib's format tag, not a synthlib checkpoint "
+            "(which also stores each model's config so it can be rebuilt); expected a checkpoint.pt written by "
+            "synthlib's Trainer"
         )
+    if version > FORMAT_VERSION:
+        by = ckpt.get("synthlib_version")
+        raise CheckpointError(
+            f"{path} was written by a newer synthlib{f' ({by})' if by else ''} in checkpoint format {version}; this "
+            f"synthlib ({_version()}) reads formats up to {FORMAT_VERSION}: update synthlib (git pull, then make)"
+        )
+    accepted = (kind,) if isinstance(kind, str) else tuple(kind) if kind is not None else None
+    if accepted is not None and ckpt.get("kind") not in accepted:
+        wanted = " or ".join(map(repr, accepted))
+        raise CheckpointError(f"{path} is a {ckpt.get('kind')!r} checkpoint, but a {wanted} checkpoint is needed")
     return ckpt
+
+
+def _version() -> str:
+    from synthlib import __version__
+
+    return __version__
 
 
 def model_entry(model: nn.Module) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any
 
 from synthlib.config import resolve_profile
 from synthlib.data import project_root
+from synthlib.params import check_notebook_parameters
 
 RUN_DIR_ENV = "SYNTHLIB_RUN_DIR"
 RUNS_ROOT_ENV = "SYNTHLIB_RUNS_ROOT"
@@ -58,6 +59,7 @@ class Run:
     params: dict[str, Any]
     profile: str
     metrics: dict[str, Any] = field(default_factory=dict)
+    passed: list[str] = field(default_factory=list)  # the parameters papermill overrode
     started: float = field(default_factory=time.time)
 
     @property
@@ -79,6 +81,7 @@ class Run:
             "notebook": self.name,
             "profile": self.profile,
             "params": _jsonable(self.params),
+            "params_passed": list(self.passed),
             "metrics": self.metrics,
             "device": str(pick_device("auto")),
             "torch": torch.__version__,
@@ -105,11 +108,18 @@ _current: Run | None = None
 
 
 def start_run(name: str, *, profile: str | None = None, **params: Any) -> Run:
-    """Open (and create) the run directory for notebook ``name`` and make it the current run."""
+    """Open (and create) the run directory for notebook ``name`` and make it the current run.
+
+    In a papermill run it first checks the parameters papermill inserted: a name that the
+    notebook's ``parameters`` cell does not declare raises :class:`synthlib.params.ParameterError`
+    before anything is written (see :mod:`synthlib.params`). Call it in the cell after the
+    parameters, before any work. The names papermill overrode are recorded in ``metrics.json``.
+    """
     global _current
+    passed = check_notebook_parameters(name)["injected"]
     run_dir = Path(os.environ.get(RUN_DIR_ENV) or runs_root() / name)
     run_dir.mkdir(parents=True, exist_ok=True)
-    _current = Run(name=name, dir=run_dir, params=params, profile=resolve_profile(profile))
+    _current = Run(name=name, dir=run_dir, params=params, profile=resolve_profile(profile), passed=passed)
     _current._write()
     return _current
 

@@ -358,6 +358,7 @@ class Trainer:
         self._flush()  # never save weights that followed a NaN loss
         return {
             "format": ckpt_io.FORMAT,
+            "synthlib_version": ckpt_io._version(),
             "kind": self.kind,
             "step": self.step,
             "num_img": self.num_img,

@@ -124,7 +124,7 @@ def test_errors(ckpt: Path, cond_ckpt: Path, tmp_path: Path, capsys: pytest.Capt
     check_error(capsys, run(tmp_path / "missing.pt", "--num", 2, "--out", out), "does not exist")
     garbage = tmp_path / "garbage.pt"
     garbage.write_text("not a checkpoint")
-    check_error(capsys, run(garbage, "--num", 2, "--out", out), "could not be read")
+    check_error(capsys, run(garbage, "--num", 2, "--out", out), "a text file", "not a synthlib checkpoint")
     check_error(capsys, run(ckpt, "--num", 0, "--out", out), "--num")
     check_error(capsys, run(ckpt, "--num", 2, "--out", out, "--class", 1), "unconditional")
     check_error(capsys, run(cond_ckpt, "--num", 2, "--out", out, "--model", "G_ema"), "G_ema")

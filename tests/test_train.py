@@ -153,7 +153,7 @@ def test_checkpoint_errors_are_clear(tmp_path):
     with pytest.raises(ckpt_io.CheckpointError, match="does not exist"):
         ckpt_io.load(tmp_path / "missing.pt")
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(ckpt_io.CheckpointError, match="could not be read"):
+    with pytest.raises(ckpt_io.CheckpointError, match="is a text file, not a synthlib checkpoint"):
         ckpt_io.load(tmp_path / "notes.txt")
     torch.save({"weights": torch.zeros(2)}, tmp_path / "plain.pt")
     with pytest.raises(ckpt_io.CheckpointError, match="not a synthlib checkpoint"):

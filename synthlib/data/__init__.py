@@ -112,7 +112,7 @@ DATA_DIR_ENV = "SYNTHLIB_DATA_DIR"
 
 def project_root() -> Path:
     """The checkout holding synthlib (parent of the package, if it has pyproject.toml), else the cwd."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # synthlib/data/__init__.py -> the checkout
     return root if (root / "pyproject.toml").is_file() else Path.cwd()
 
 
@@ -605,3 +605,25 @@ class ToyBatches:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.generator.set_state(state["generator"].to("cpu", torch.uint8))
+
+
+# ----------------------------------------------------------------------------------------------
+# Chapter 3: emoji pairs and the pix2pix / CycleGAN folder readers (submodules; imported last
+# because they import the helpers above from this module)
+# ----------------------------------------------------------------------------------------------
+
+from synthlib.data.emoji import (  # noqa: E402
+    EmojiPairs,
+    EmojiUnpaired,
+    emoji_unpaired,
+    is_test_emoji,
+    load_emoji,
+    load_emoji_uint8,
+    prepare_emoji,
+)
+from synthlib.data.folders import (  # noqa: E402
+    PairedImageFolder,
+    UnpairedImageFolders,
+    download_cyclegan_dataset,
+    download_pix2pix_dataset,
+)
