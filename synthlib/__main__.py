@@ -1,4 +1,4 @@
-"""Command line: ``python -m synthlib {data,sample} ...``."""
+"""Command line: ``python -m synthlib {data,sample,translate} ...``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import sys
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
-    from synthlib.data import prepare_fashion_mnist
+    from synthlib.data import prepare_emoji, prepare_fashion_mnist
 
     prepare_fashion_mnist(allow_apt=not args.no_apt)
+    prepare_emoji()  # Chapter 3's paired emoji (npm pack / HTTPS; a no-op once set up)
     return 0
 
 
@@ -55,6 +56,53 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_translate(args: argparse.Namespace) -> int:
+    """Everything is read and checked before anything is written; errors are one line and exit code 2."""
+    import torch
+
+    from synthlib.sample import prepare_target
+    from synthlib.train import pick_device
+    from synthlib.translation import check_input, load_translator, read_images, translate, write_images
+
+    def fail(message: str) -> int:
+        print(f"python -m synthlib translate: error: {message}", file=sys.stderr)
+        return 2
+
+    if args.batch_size < 1:
+        return fail(f"--batch-size must be >= 1, got {args.batch_size}")
+    try:
+        device = pick_device(args.device)
+    except (RuntimeError, ValueError) as e:
+        return fail(str(e))
+    try:
+        G, name = load_translator(args.checkpoint, direction=args.direction, model=args.model, device=device)
+        images, names = read_images(args.input)
+        for img, img_name in zip(images, names):
+            check_input(G, img, what=f"--input {img_name if len(images) > 1 else args.input}")
+        from pathlib import Path
+
+        from synthlib.sample import is_dir_target
+
+        if not is_dir_target(args.out) and Path(args.out).suffix not in (".pt", ".pth"):
+            prepare_target(args.out)  # raises the usual one-line error for a bad suffix
+        outputs = []
+        sizes: dict[tuple[int, int], list[int]] = {}
+        for i, img in enumerate(images):  # one batch per distinct size
+            sizes.setdefault(tuple(img.shape[-2:]), []).append(i)
+        outputs = [None] * len(images)
+        for idx in sizes.values():
+            result = translate(G, torch.cat([images[i] for i in idx]), batch_size=args.batch_size, device=device)
+            for i, out in zip(idx, result.split(1)):
+                outputs[i] = out
+        out = write_images(outputs, names, args.out)
+    except (ValueError, OSError) as e:  # CheckpointError is a ValueError
+        return fail(str(e))
+    except torch.cuda.OutOfMemoryError:
+        return fail(f"out of GPU memory at --batch-size {args.batch_size}; use a smaller one")
+    print(f"translated {len(images)} image(s) with {name} ({args.direction}) to {out}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m synthlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -81,6 +129,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=256, help="samples per forward pass")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, ...")
     p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser(
+        "translate",
+        help="translate images with a trained Pix2Pix or CycleGAN checkpoint",
+        description="Translate images with the generator of a 'pix2pix' or 'cyclegan' checkpoint (chapter 3). The "
+        "output has the size of the input; height and width must suit the network (multiples of 2**depth).",
+    )
+    p.add_argument("checkpoint", help="a checkpoint.pt of kind pix2pix or cyclegan (e.g. runs/03_translation/pix2pix/)")
+    p.add_argument("--input", "-i", required=True,
+                   help="a .pt tensor N x 3 x H x W in [-1, 1], an image file, or a folder of images")
+    p.add_argument("--out", "-o", required=True,
+                   help="FILE.pt (one tensor), or a folder for PNGs named after the inputs")
+    p.add_argument("--direction", choices=("a2b", "b2a"), default="a2b",
+                   help="a2b: Google -> Twitter style for the chapter's models; b2a (CycleGAN only): back")
+    p.add_argument("--model", choices=("G_ema", "G"), default=None, help="averaged or raw weights (default: G_ema if saved)")
+    p.add_argument("--batch-size", type=int, default=64, help="images per forward pass")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, ...")
+    p.set_defaults(func=_cmd_translate)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -160,6 +160,10 @@ class Trainer:
               ``load_state_dict`` (like :class:`synthlib.data.TensorBatches`), its position is saved
               too, so a resumed run sees exactly the batches an uninterrupted one would.
     config:   the run's config dataclass (saved in checkpoints).
+    ema:      an :class:`EMA` (saved as ``ema_name``), or ``{name: EMA}`` for several averaged
+              models (CycleGAN averages both generators).
+    stateful: other objects with ``state_dict``/``load_state_dict`` that a resumed run needs
+              (e.g. CycleGAN's history buffers of fakes), saved under their names.
     kind:     what the checkpoint holds (``"toy-gan"``, ``"dcgan"``...), checked when it is loaded.
     run_dir:  where ``checkpoint.pt`` goes (None: no checkpoints).
     channels_last: keep models and 4-D batches channels_last; None (default) = on for CUDA and
@@ -174,8 +178,9 @@ class Trainer:
     data: Iterator[Any]
     config: Any = None
     kind: str = "model"
-    ema: EMA | None = None
+    ema: EMA | dict[str, EMA] | None = None
     ema_name: str = "G_ema"
+    stateful: dict[str, Any] = field(default_factory=dict)
     device: str | torch.device = "auto"
     precision: Precision = "auto"
     run_dir: str | Path | None = None
@@ -194,6 +199,9 @@ class Trainer:
         self.history: History = {}
         self._pending: list[tuple[int, str, Tensor]] = []  # losses not yet copied to the host
         self._optimizers = self._name_optimizers()
+        self.emas: dict[str, EMA] = (
+            {} if self.ema is None else {self.ema_name: self.ema} if isinstance(self.ema, EMA) else dict(self.ema)
+        )
         use_scaler = self.amp_dtype == torch.float16
         self.scalers = {p.name: torch.amp.GradScaler(self.device.type, enabled=use_scaler) for p in self.phases}
         if self.device.type == "cuda":
@@ -211,8 +219,8 @@ class Trainer:
     # ----------------------------------------------------------------------------------------
     def _all_models(self) -> dict[str, nn.Module]:
         models = dict(self.models)
-        if self.ema is not None:
-            models[self.ema_name] = self.ema.model
+        for name, ema in self.emas.items():
+            models[name] = ema.model
         return models
 
     def _name_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -309,8 +317,8 @@ class Trainer:
         for m in all_models:
             m.requires_grad_(True)
         self.num_img += self._batch_size(batch)
-        if self.ema is not None:
-            self.ema.update(self._batch_size(batch), self.num_img)
+        for ema in self.emas.values():
+            ema.update(self._batch_size(batch), self.num_img)
         self.step += 1
 
     def fit(self, num_steps: int, *, max_seconds: float | None = None) -> History:
@@ -368,6 +376,7 @@ class Trainer:
             "scalers": {name: s.state_dict() for name, s in self.scalers.items()},
             "rng": ckpt_io.rng_state(),
             "data": self.data.state_dict() if hasattr(self.data, "state_dict") else None,
+            "extra": {name: obj.state_dict() for name, obj in self.stateful.items()},
             "history": self.history,
         }
 
@@ -391,6 +400,8 @@ class Trainer:
             scaler.load_state_dict(state["scalers"][name])
         if state["data"] is not None and hasattr(self.data, "load_state_dict"):
             self.data.load_state_dict(state["data"])
+        for name, obj in self.stateful.items():
+            obj.load_state_dict(state.get("extra", {})[name])
         ckpt_io.set_rng_state(state["rng"])
         self.step, self.num_img = state["step"], state["num_img"]
         self.history = state["history"]

@@ -6,10 +6,16 @@ from a checkpoint.
 
 from synthlib.models.base import build, register, registered, spec
 from synthlib.models.classifier import FashionClassifier
+from synthlib.models.classifier import EmojiStyleClassifier
 from synthlib.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from synthlib.models.patchgan import PatchGANDiscriminator
+from synthlib.models.resnet_gen import ResnetGenerator
 from synthlib.models.toy import MLPDiscriminator, MLPGenerator
+from synthlib.models.unet import UNetGenerator
 
 __all__ = [
     "DCGANDiscriminator", "DCGANGenerator", "FashionClassifier", "MLPDiscriminator", "MLPGenerator",
     "build", "register", "registered", "spec",
+    "PatchGANDiscriminator", "ResnetGenerator", "UNetGenerator",
+    "EmojiStyleClassifier",
 ]
