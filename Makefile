@@ -26,7 +26,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
-setup: $(STAMP) data
+# JupyterLab's defaults for this course (no "get notified about news?" toast over the notebook's corner):
+# app-level overrides in the venv, so a learner's own settings still win.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_OVERRIDES): scripts/jupyterlab-overrides.json $(STAMP)
+	mkdir -p $(dir $@)
+	cp $< $@
+
+setup: $(STAMP) $(LAB_OVERRIDES) data
 
 data: $(STAMP)
 	$(PY) -m synthlib data

@@ -29,7 +29,12 @@ def _sample_args(tmp: Path) -> list[str]:
     return ["--num", "2", "--out", str(tmp / "out" / "samples.pt")]
 
 
-VERBS = {"sample": _sample_args}
+def _translate_args(tmp: Path) -> list[str]:
+    torch.save(torch.zeros(1, 3, 64, 64), tmp / "input.pt")
+    return ["--input", str(tmp / "input.pt"), "--out", str(tmp / "out" / "translated.pt")]
+
+
+VERBS = {"sample": _sample_args, "translate": _translate_args}
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +109,7 @@ CASES = {
     "png": (_png, ("PNG image",)),
     "pickled-module": (_pickled_module, ("stores Python objects", "never unpickles")),
     "state-dict": (_state_dict, ("bare state_dict", "not a synthlib checkpoint")),
-    "other-kind": (_other_kind, ("'classifier'",)),
+    "other-kind": (_other_kind, ("'classifier'", "checkpoint")),
     "newer": (_newer, ("newer synthlib", "9.0.0", "update synthlib")),
     "folder": (_folder, ("is a folder",)),
 }
@@ -117,8 +122,9 @@ def test_one_line_exit_2_nothing_written(
 ) -> None:
     make, words = CASES[case]
     bad = make(good, tmp_path)
+    args = VERBS[verb](tmp_path)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    code = main([verb, str(bad), *VERBS[verb](tmp_path)])
+    code = main([verb, str(bad), *args])
     err = capsys.readouterr().err
     assert code == 2, err
     lines = err.strip().splitlines()
