@@ -1,11 +1,14 @@
-"""`make lab` in a real browser: JupyterLab serves the course, notebooks open on the python3 kernel,
-and the latent explorer draws an image that changes when its slider moves.
+"""`make lab` in a real browser: JupyterLab serves the course, notebooks open on the python3 kernel
+with no notification toast over them, the latent explorer draws an image that changes when its slider
+moves, and the comparison viewer follows its search box and direction toggle.
 
 This is what a learner does, end to end: the README's command starts the server (no display, a token
 in the printed URL), headless Chromium opens each course notebook (a notebook without the python3
 kernelspec would block on a "Select Kernel" dialog), then runs a notebook that shows
 ``synthlib.widgets.explorer_ui`` and presses the arrow key on the seed slider. The kernel must
-re-render, and the picture on the page must change -- a widget that draws nothing fails here.
+re-render, and the picture on the page must change -- a widget that draws nothing fails here. A second
+widget notebook shows ``synthlib.widgets.comparison_ui``: the test types a name into its search box and
+clicks a direction button, and the picture and caption must follow each time.
 
 Needs Debian's ``chromium`` (``make browser`` installs it when run as root with apt) and the
 ``playwright`` package from the dev extras; without chromium the test is skipped, except under
@@ -22,6 +25,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,11 +61,31 @@ with torch.no_grad():
 ui = explorer_ui(LatentExplorer(G, z_dim=16, num_samples=256, device="cpu"))
 ui"""
 
+# The comparison notebook: five named items, two directions of four columns, every image made of seeded
+# random blocks of pure colour, so each item, column and direction looks different (no training, no data
+# files: what is checked is the widget's wiring, not the models behind it).
+COMPARISON_CELL = """\
+import torch
+import torch.nn.functional as F
+from synthlib.widgets import ComparisonViewer, comparison_ui
 
-def widget_notebook() -> dict:
+names = ["grinning face", "cat face", "dog face", "red heart", "flag: France"]
+
+def blocks(seed):
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.randint(0, 2, (len(names), 3, 4, 4), generator=g).float() * 2 - 1  # pure colours in [-1, 1]
+    return F.interpolate(coarse, size=24, mode="nearest")
+
+columns = {direction: {title: blocks(10 * d + c) for c, title in enumerate(["input", "L1", "Pix2Pix", "true"])}
+           for d, direction in enumerate(["Google -> Twitter", "Twitter -> Google"])}
+ui = comparison_ui(ComparisonViewer(names, columns))
+ui"""
+
+
+def widget_notebook(source: str, cell_id: str) -> dict:
     return {
-        "cells": [{"cell_type": "code", "execution_count": None, "id": "explorer", "metadata": {}, "outputs": [],
-                   "source": EXPLORER_CELL}],
+        "cells": [{"cell_type": "code", "execution_count": None, "id": cell_id, "metadata": {}, "outputs": [],
+                   "source": source}],
         "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
                      "language_info": {"name": "python"}},
         "nbformat": 4, "nbformat_minor": 5,
@@ -76,12 +100,14 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`make lab` on a copy of notebooks/ plus the widget notebook; yields the printed URL (with its token)."""
+    """`make lab` on a copy of notebooks/ plus the widget notebooks; yields the printed URL (with its token)."""
     lab_dir = tmp_path_factory.mktemp("lab")
     for nb in NOTEBOOKS:
         shutil.copy(nb, lab_dir / nb.name)
-    (lab_dir / "explorer_check.ipynb").write_text(json.dumps(widget_notebook()))
-    # Keep JupyterLab's own state (workspaces, news prompts) out of the user's home.
+    (lab_dir / "explorer_check.ipynb").write_text(json.dumps(widget_notebook(EXPLORER_CELL, "explorer")))
+    (lab_dir / "comparison_check.ipynb").write_text(json.dumps(widget_notebook(COMPARISON_CELL, "comparison")))
+    # Keep JupyterLab's own state (workspaces, news prompts) out of the user's home. The user settings
+    # there start empty, so the course's app-level overrides.json in the venv decides the defaults.
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(lab_dir / ".config"), "JUPYTERLAB_WORKSPACES_DIR": str(lab_dir / ".ws")}
     log = open(lab_dir / ".lab.log", "w+")
     proc = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_PORT={free_port()}", f"LAB_DIR={lab_dir}"],
@@ -116,6 +142,15 @@ def page(lab: str) -> Iterator["sync_api.Page"]:
             browser.close()
 
 
+# True once JupyterLab's status bar shows the notebook ``name`` with its kernel connected and idle
+# ("Python 3 (ipykernel) | Idle"; "No Kernel | Initializing", "... | Connecting" and "... | Unknown" come first).
+STATUS_BAR_IDLE = """name => {
+    const bar = document.querySelector('#jp-main-statusbar');
+    const text = bar ? bar.innerText.replace(/\\s+/g, ' ') : '';
+    return text.includes(name) && !text.includes('No Kernel') && /\\| Idle\\b/.test(text);
+}"""
+
+
 def open_notebook(page: "sync_api.Page", lab_url: str, name: str) -> "sync_api.Locator":
     """Open ``name`` in JupyterLab, wait until its kernel is idle (fails on a kernel dialog) and
     return its notebook panel (notebooks opened before stay open, hidden, in other tabs)."""
@@ -125,14 +160,19 @@ def open_notebook(page: "sync_api.Page", lab_url: str, name: str) -> "sync_api.L
     tab.wait_for(state="attached", timeout=60_000)
     panel = page.locator(f"#{tab.get_attribute('data-id')}")  # the tab's data-id is its panel's id
     panel.wait_for(state="visible", timeout=60_000)
-    # The kernel status element exists but is hidden; wait for it attached with the text "Idle".
-    idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle'], [aria-label*='Kernel status: Idle']")
+    # Wait for the status bar, which describes the current notebook, to name this one and its kernel idle.
+    # Not the toolbar's .jp-Notebook-ExecutionIndicator: it reads "idle" while its panel still has "No Kernel",
+    # and the tab JupyterLab restores from the previous page load gets its kernel first -- a cell run then
+    # is dropped without a word.
     try:
-        idle.first.wait_for(state="attached", timeout=60_000)
+        page.wait_for_function(STATUS_BAR_IDLE, arg=name, timeout=60_000)
     except sync_api.TimeoutError:
         dialog = page.locator(".jp-Dialog").first
         text = dialog.inner_text() if dialog.count() else "no dialog"
-        raise AssertionError(f"{name}: its kernel never became idle in JupyterLab ({text})") from None
+        bar = page.locator("#jp-main-statusbar").first
+        status = bar.inner_text().replace("\n", " ") if bar.count() else "no status bar"
+        raise AssertionError(
+            f"{name}: its kernel never became idle in JupyterLab ({text}; status bar: {status})") from None
     dialogs = page.locator(".jp-Dialog")
     assert dialogs.count() == 0, f"{name}: JupyterLab opened a dialog: {dialogs.first.inner_text()}"
     return panel
@@ -149,9 +189,49 @@ def test_course_notebook_opens_on_python3_kernel(page: "sync_api.Page", lab: str
     assert title in heading.inner_text(), f"{name}: expected the heading {title!r}, got {heading.inner_text()!r}"
 
 
+NOTIFICATION_SETTINGS = "@jupyterlab/apputils-extension:notification"
+
+
+def test_lab_settings_turn_the_news_prompt_off(lab: str) -> None:
+    """JupyterLab 4 asks "Would you like to get notified about official Jupyter news?" in a toast at
+    every start while ``fetchNews`` is "none" (its schema default); the course's overrides.json, which
+    `make lab` copies into the venv, makes the default "false". The settings API returns the schema with
+    the app-level overrides folded into its defaults, plus the user's own settings (none: the fixture's
+    JUPYTER_CONFIG_DIR is empty); the front end's composite is the user's value over that default."""
+    base, token = lab.split("/lab?token=")
+    with urllib.request.urlopen(f"{base}/lab/api/settings/{NOTIFICATION_SETTINGS}?token={token}", timeout=30) as r:
+        got = json.load(r)
+    composite = {key: prop.get("default") for key, prop in got["schema"]["properties"].items()}
+    composite.update(got.get("settings") or {})
+    assert composite.get("fetchNews") == "false", (
+        f"{NOTIFICATION_SETTINGS}: fetchNews is {composite.get('fetchNews')!r}, not 'false' -- JupyterLab will "
+        "ask about Jupyter news in a toast over the notebook (is .venv/share/jupyter/lab/settings/overrides.json "
+        f"installed from scripts/jupyterlab-overrides.json?); user settings {got.get('settings')}")
+
+
+# JupyterLab 4 draws every notification as a react-toastify toast in the lower right corner, e.g. the news
+# prompt: <div class="Toastify__toast ... jp-Notification-Toast-default"> inside <div class="... jp-toastContainer">.
+TOAST = ".Toastify__toast:visible, .jp-toastContainer [class*='jp-Notification-Toast']:visible"
+
+
+def test_course_notebook_opens_without_a_notification_toast(page: "sync_api.Page", lab: str) -> None:
+    """A toast covers the lower right corner of the notebook (outputs, the widget a learner is using)
+    and takes the clicks meant for it. JupyterLab raises the news prompt a moment after the app has
+    loaded, so look for one for 5 s after the notebook's kernel is idle."""
+    open_notebook(page, lab, NOTEBOOKS[0].name)
+    toast = page.locator(TOAST)
+    try:
+        toast.first.wait_for(state="visible", timeout=5_000)
+    except sync_api.TimeoutError:
+        return  # no toast within 5 s: the notebook is unobstructed
+    raise AssertionError(f"{NOTEBOOKS[0].name}: JupyterLab shows a notification toast over the notebook: "
+                         f"{toast.first.inner_text()!r}")
+
+
 # The pixels the page holds for an <img> (its natural size, grey), read back through a canvas:
-# independent of scrolling, zoom and anything drawn over the image.
+# independent of scrolling, zoom and anything drawn over the image. null while the image is loading.
 IMG_PIXELS = """img => {
+    if (!img.complete || img.naturalWidth === 0) return null;
     const c = document.createElement('canvas');
     c.width = img.naturalWidth; c.height = img.naturalHeight;
     const ctx = c.getContext('2d');
@@ -165,16 +245,39 @@ def pixels(image: "sync_api.Locator") -> "object":
     import numpy as np
 
     got = image.evaluate(IMG_PIXELS)
+    if got is None:
+        return None
     return np.asarray(got["grey"], dtype=np.float32).reshape(got["height"], got["width"])
 
 
-def test_latent_explorer_draws_and_follows_its_slider(page: "sync_api.Page", lab: str) -> None:
-    panel = open_notebook(page, lab, "explorer_check.ipynb")
+def run_widget_notebook(page: "sync_api.Page", lab: str, name: str) -> tuple["sync_api.Locator", "sync_api.Locator"]:
+    """Open ``name``, run its one cell with Shift+Enter and wait until the widget's <img> has loaded;
+    return the notebook panel and the image."""
+    panel = open_notebook(page, lab, name)
     panel.locator(".jp-Cell .jp-InputArea-editor").first.click()
     page.keyboard.press("Shift+Enter")
     image = panel.locator(".jp-OutputArea-output img.widget-image, .jp-OutputArea-output .widget-image img").first
     image.wait_for(state="visible", timeout=120_000)
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=30_000)
+    return panel, image
+
+
+def wait_for_new_picture(image: "sync_api.Locator", before: "object", what: str) -> "object":
+    """The image's pixels once they differ from ``before`` by more than 2 grey levels of 255 on average:
+    the kernel renders, the page swaps the new PNG in. Fails after 30 s, saying ``what`` did not change it."""
+    change = 0.0
+    for _ in range(60):
+        after = pixels(image)
+        if after is not None:
+            change = float(abs(after - before).mean()) if after.shape == before.shape else float("inf")
+            if change > 2:
+                return after
+        time.sleep(0.5)
+    raise AssertionError(f"{what} did not change the picture (mean change {change:.2f} of 255)")
+
+
+def test_latent_explorer_draws_and_follows_its_slider(page: "sync_api.Page", lab: str) -> None:
+    panel, image = run_widget_notebook(page, lab, "explorer_check.ipynb")
     before = pixels(image)
     assert before.shape == (28 * 4, 28 * 4), f"the explorer's image is {before.shape}, expected 28 x 28 enlarged 4 times"
     assert before.std() > 5, f"the explorer drew a flat image (pixel std {before.std():.1f} of 255)"
@@ -186,12 +289,52 @@ def test_latent_explorer_draws_and_follows_its_slider(page: "sync_api.Page", lab
     readout = seed_slider.locator(".widget-readout").first
     page.wait_for_function("el => el.textContent.trim() === '1'", arg=readout.element_handle(), timeout=30_000)
 
-    change = 0.0
-    for _ in range(60):  # the kernel renders the new image and the page swaps it in
-        after = pixels(image)
-        change = float(abs(after - before).mean()) if after.shape == before.shape else float("inf")
-        if change > 2:
-            break
-        time.sleep(0.5)
-    assert change > 2, f"moving the seed slider did not change the explorer's image (mean change {change:.2f} of 255)"
+    after = wait_for_new_picture(image, before, "moving the seed slider")
     assert after.std() > 5, "the image drawn for the new seed is flat"
+
+
+# The labels a <select> shows as selected, spaces normalised (ipywidgets writes them as non-breaking ones).
+SELECTED = "Array.from(el.selectedOptions).map(o => o.textContent.replace(/\\s+/g, ' ').trim())"
+
+
+def wait_for_caption(page: "sync_api.Page", caption: "sync_api.Locator", needles: list[str], what: str) -> None:
+    """Wait until the caption's text holds every one of ``needles``; fail naming ``what`` and the text."""
+    try:
+        page.wait_for_function("([el, needles]) => needles.every(n => el.innerText.replace(/\\s+/g, ' ').includes(n))",
+                               arg=[caption.element_handle(), needles], timeout=30_000)
+    except sync_api.TimeoutError:
+        raise AssertionError(f"{what}: the caption {caption.inner_text()!r} does not mention {needles}") from None
+
+
+def test_comparison_viewer_follows_search_and_direction(page: "sync_api.Page", lab: str) -> None:
+    """Chapter 3's viewer, driven as a learner drives it: type part of a name into the search box (the
+    dropdown must jump to the match and the picture follow), then click the other direction's button.
+    Each step must change the picture on the page and the caption must name the item shown."""
+    panel, image = run_widget_notebook(page, lab, "comparison_check.ipynb")
+    before = pixels(image)
+    # Four 24-pixel columns with 2-pixel gaps between them, enlarged 3 times.
+    assert before.shape == (24 * 3, (4 * 24 + 3 * 2) * 3), f"the viewer's image is {before.shape}, expected 72 x 306"
+    assert before.std() > 5, f"the viewer drew a flat image (pixel std {before.std():.1f} of 255)"
+    caption = panel.locator(".jp-OutputArea-output .widget-html").last
+    wait_for_caption(page, caption, ["grinning face", "Google -> Twitter"], "the first item")
+
+    # Click into the search box and type, one key at a time, as a person would.
+    search = panel.locator(".widget-text").filter(has_text="search").locator("input").first
+    search.click()
+    page.keyboard.type("cat", delay=50)
+    dropdown = panel.locator(".widget-dropdown").filter(has_text="emoji").locator("select").first
+    try:
+        page.wait_for_function(f"el => ({SELECTED}).includes('cat face')", arg=dropdown.element_handle(),
+                               timeout=30_000)
+    except sync_api.TimeoutError:
+        shown = dropdown.evaluate(f"el => {SELECTED}")
+        raise AssertionError(f"typing 'cat' into the search box (it holds {search.input_value()!r}) did not select "
+                             f"'cat face' in the dropdown; it shows {shown}") from None
+    after_search = wait_for_new_picture(image, before, "picking 'cat face' by typing 'cat' into the search box")
+    wait_for_caption(page, caption, ["cat face", "Google -> Twitter"], "after the search")
+
+    toggle = panel.locator(".widget-toggle-buttons").filter(has_text="direction")
+    toggle.get_by_role("button", name="Twitter -> Google").click()
+    after_toggle = wait_for_new_picture(image, after_search, "clicking the 'Twitter -> Google' button")
+    assert after_toggle.std() > 5, "the image drawn for the other direction is flat"
+    wait_for_caption(page, caption, ["cat face", "Twitter -> Google"], "after clicking 'Twitter -> Google'")
