@@ -60,7 +60,9 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     """Everything is read and checked before anything is written; errors are one line and exit code 2."""
     import torch
 
-    from synthlib.sample import prepare_target
+    from pathlib import Path
+
+    from synthlib.sample import is_dir_target, prepare_target
     from synthlib.train import pick_device
     from synthlib.translation import check_input, load_translator, read_images, translate, write_images
 
@@ -79,18 +81,13 @@ def _cmd_translate(args: argparse.Namespace) -> int:
         images, names = read_images(args.input)
         for img, img_name in zip(images, names):
             check_input(G, img, what=f"--input {img_name if len(images) > 1 else args.input}")
-        from pathlib import Path
-
-        from synthlib.sample import is_dir_target
-
         if not is_dir_target(args.out) and Path(args.out).suffix not in (".pt", ".pth"):
-            prepare_target(args.out)  # raises the usual one-line error for a bad suffix
-        outputs = []
-        sizes: dict[tuple[int, int], list[int]] = {}
-        for i, img in enumerate(images):  # one batch per distinct size
-            sizes.setdefault(tuple(img.shape[-2:]), []).append(i)
-        outputs = [None] * len(images)
-        for idx in sizes.values():
+            prepare_target(args.out)  # the usual one-line error for a bad suffix, before any work
+        by_size: dict[tuple[int, int], list[int]] = {}
+        for i, img in enumerate(images):  # one batched pass per distinct input size
+            by_size.setdefault(tuple(img.shape[-2:]), []).append(i)
+        outputs: list = [None] * len(images)
+        for idx in by_size.values():
             result = translate(G, torch.cat([images[i] for i in idx]), batch_size=args.batch_size, device=device)
             for i, out in zip(idx, result.split(1)):
                 outputs[i] = out
