@@ -109,35 +109,49 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-@functools.lru_cache(maxsize=4)
-def _load_cached(weights: str, manifest: str, file_key: tuple[int, int], device: str) -> FashionClassifier:
+@functools.lru_cache(maxsize=8)
+def load_verified_weights(
+    weights: str, manifest: str, file_key: tuple[int, int], device: str, expected_arch: str, regenerate: str
+) -> nn.Module:
+    """A registered model from a safetensors file whose SHA-256 matches its JSON manifest; eval mode, no grads.
+
+    The one loader behind every network synthlib ships (the Fashion-MNIST classifier, the emoji
+    style classifier): the checksum is checked before anything is read, the architecture and its
+    config come from the file's metadata, and the model must be of class ``expected_arch``.
+    ``regenerate`` ends each error message (how to rebuild the file). Cached per
+    (files, their mtime and size, device): callers share one module, so do not modify it.
+    """
     weights_path, manifest_path = Path(weights), Path(manifest)
     try:
         expected = json.loads(manifest_path.read_text())["sha256"]
     except (ValueError, KeyError, TypeError) as e:
         raise CorruptWeightsError(
-            f"{manifest_path} is not a valid manifest (no 'sha256' entry: {e}); {_REGENERATE}"
+            f"{manifest_path} is not a valid manifest (no 'sha256' entry: {e}); {regenerate}"
         ) from e
     actual = _sha256(weights_path)
     if actual != expected:
         raise CorruptWeightsError(
-            f"{weights_path} is corrupt or not the classifier its manifest describes: its SHA-256 is "
+            f"{weights_path} is corrupt or not the {expected_arch} its manifest describes: its SHA-256 is "
             f"{actual}, {manifest_path.name} expects {expected}. Restore it from git "
-            f"(git checkout -- synthlib/weights) or {_REGENERATE}."
+            f"(git checkout -- synthlib/weights) or {regenerate}."
         )
     try:
         with safe_open(str(weights_path), framework="pt") as f:
             metadata = f.metadata() or {}
         arch, config = metadata["arch"], json.loads(metadata["config"])
         state = load_file(str(weights_path))
+        model = build(arch, config)
     except Exception as e:  # checksum passed, so this is a file written by something else
-        raise CorruptWeightsError(f"{weights_path} could not be read as classifier weights ({e}); {_REGENERATE}") from e
-    model = build(arch, config)
-    if not isinstance(model, FashionClassifier):
-        raise CorruptWeightsError(f"{weights_path} holds a {arch}, not a FashionClassifier; {_REGENERATE}")
+        raise CorruptWeightsError(f"{weights_path} could not be read as classifier weights ({e}); {regenerate}") from e
+    if type(model).__name__ != expected_arch:
+        raise CorruptWeightsError(f"{weights_path} holds a {arch}, not a {expected_arch}; {regenerate}")
     model.load_state_dict(state)
     # channels_last: on CPUs PyTorch's max-pooling is several times faster in this layout
     return model.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
+
+
+def _load_cached(weights: str, manifest: str, file_key: tuple[int, int], device: str) -> FashionClassifier:
+    return load_verified_weights(weights, manifest, file_key, device, "FashionClassifier", _REGENERATE)
 
 
 def load_fashion_classifier(

@@ -66,16 +66,12 @@ true images) on the test split.
 
 from __future__ import annotations
 
-import functools
-import json
 import math
 import warnings
 from pathlib import Path
 from typing import Literal, overload
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import load_file
 from torch import Tensor
 from torchmetrics.functional.image import structural_similarity_index_measure
 from torchmetrics.image.fid import FrechetInceptionDistance
@@ -91,9 +87,8 @@ from synthlib.metrics.fid import (
     _batches,
     _Passthrough,
     _pick_device,
-    _sha256,
+    load_verified_weights,
 )
-from synthlib.models.base import build
 from synthlib.models.classifier import EmojiStyleClassifier
 
 __all__ = [
@@ -192,34 +187,8 @@ def gaussian_blur(images: Tensor, sigma: float) -> Tensor:
 # ----------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4)
 def _load_cached(weights: str, manifest: str, file_key: tuple[int, int], device: str) -> EmojiStyleClassifier:
-    weights_path, manifest_path = Path(weights), Path(manifest)
-    try:
-        expected = json.loads(manifest_path.read_text())["sha256"]
-    except (ValueError, KeyError, TypeError) as e:
-        raise CorruptWeightsError(
-            f"{manifest_path} is not a valid manifest (no 'sha256' entry: {e}); {_REGENERATE}"
-        ) from e
-    actual = _sha256(weights_path)
-    if actual != expected:
-        raise CorruptWeightsError(
-            f"{weights_path} is corrupt or not the style classifier its manifest describes: its SHA-256 is "
-            f"{actual}, {manifest_path.name} expects {expected}. Restore it from git "
-            f"(git checkout -- synthlib/weights) or {_REGENERATE}."
-        )
-    try:
-        with safe_open(str(weights_path), framework="pt") as f:
-            metadata = f.metadata() or {}
-        arch, config = metadata["arch"], json.loads(metadata["config"])
-        state = load_file(str(weights_path))
-        model = build(arch, config)
-    except Exception as e:  # checksum passed, so this is a file written by something else
-        raise CorruptWeightsError(f"{weights_path} could not be read as classifier weights ({e}); {_REGENERATE}") from e
-    if not isinstance(model, EmojiStyleClassifier):
-        raise CorruptWeightsError(f"{weights_path} holds a {arch}, not an EmojiStyleClassifier; {_REGENERATE}")
-    model.load_state_dict(state)
-    return model.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
+    return load_verified_weights(weights, manifest, file_key, device, "EmojiStyleClassifier", _REGENERATE)
 
 
 def load_emoji_style_classifier(
