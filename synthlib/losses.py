@@ -238,3 +238,22 @@ GAN_LOSSES: dict[str, tuple[DLoss, GLoss]] = {
 def get_gan_loss(name: str) -> tuple[DLoss, GLoss]:
     """The (d_loss, g_loss) pair called ``name``; a ValueError lists the allowed names."""
     return GAN_LOSSES[check_choice("loss", name, GAN_LOSSES)]
+
+
+# --- perceptual: Gram matrices (Gatys et al. 2016) ------------------------------------------
+
+
+def gram_matrix(features: Tensor) -> Tensor:
+    """Gram matrices of feature maps: N x C x H x W -> N x C x C, normalised by C*H*W.
+
+    ``G[n, i, j] = sum_{y,x} F[n, i, y, x] * F[n, j, y, x] / (C * H * W)``: the correlations
+    between channels, with the spatial layout summed away (what a style loss compares). Symmetric
+    and positive semi-definite. Computed in fp32 for half-precision inputs.
+    """
+    if features.ndim != 4:
+        raise ValueError(f"gram_matrix expects N x C x H x W features, got shape {tuple(features.shape)}")
+    n, c, h, w = features.shape
+    f = features.reshape(n, c, h * w)
+    if f.dtype in (torch.float16, torch.bfloat16):
+        f = f.float()
+    return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)

@@ -12,10 +12,11 @@ from synthlib.models.patchgan import PatchGANDiscriminator
 from synthlib.models.resnet_gen import ResnetGenerator
 from synthlib.models.toy import MLPDiscriminator, MLPGenerator
 from synthlib.models.unet import UNetGenerator
+from synthlib.models.vgg import VGG16Features
 
 __all__ = [
     "DCGANDiscriminator", "DCGANGenerator", "FashionClassifier", "MLPDiscriminator", "MLPGenerator",
     "build", "register", "registered", "spec",
     "PatchGANDiscriminator", "ResnetGenerator", "UNetGenerator",
-    "EmojiStyleClassifier",
+    "EmojiStyleClassifier", "VGG16Features",
 ]
