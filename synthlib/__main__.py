@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 
@@ -16,6 +17,12 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fail(verb: str, message: str) -> int:
+    """Every verb's errors that the user can fix: one line on stderr, exit code 2."""
+    print(f"python -m synthlib {verb}: error: {message}", file=sys.stderr)
+    return 2
+
+
 def _cmd_sample(args: argparse.Namespace) -> int:
     """Errors the user can fix (paths, classes, counts) end in one line on stderr and exit code 2."""
     import torch
@@ -23,9 +30,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from synthlib.sample import load_generator, num_classes, prepare_target, sample, save_samples
     from synthlib.train import pick_device
 
-    def fail(message: str) -> int:
-        print(f"python -m synthlib sample: error: {message}", file=sys.stderr)
-        return 2
+    fail = functools.partial(_fail, "sample")
 
     if args.num < 1:
         return fail(f"--num must be >= 1, got {args.num}")
@@ -68,9 +73,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     from synthlib.train import pick_device
     from synthlib.translation import check_input, load_translator, read_images, translate, write_images
 
-    def fail(message: str) -> int:
-        print(f"python -m synthlib translate: error: {message}", file=sys.stderr)
-        return 2
+    fail = functools.partial(_fail, "translate")
 
     if args.batch_size < 1:
         return fail(f"--batch-size must be >= 1, got {args.batch_size}")

@@ -110,7 +110,7 @@ def _sha256(path: Path) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def load_verified_weights(
+def _load_verified_cached(
     weights: str, manifest: str, file_key: tuple[int, int], device: str, expected_arch: str, regenerate: str
 ) -> nn.Module:
     """A registered model from a safetensors file whose SHA-256 matches its JSON manifest; eval mode, no grads.
@@ -150,8 +150,23 @@ def load_verified_weights(
     return model.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
 
 
-def _load_cached(weights: str, manifest: str, file_key: tuple[int, int], device: str) -> FashionClassifier:
-    return load_verified_weights(weights, manifest, file_key, device, "FashionClassifier", _REGENERATE)
+def load_verified_weights(
+    weights: Path, manifest: Path | None, *, device: str | torch.device, expected_arch: str, what: str, regenerate: str
+) -> nn.Module:
+    """Check that both files exist, then load (cached per files, their size and mtime, and device).
+
+    ``manifest`` None: the ``.json`` beside ``weights``. ``what`` names the file in the
+    :class:`WeightsNotFoundError` message; see :func:`_load_verified_cached` for the rest.
+    """
+    manifest = manifest if manifest is not None else weights.with_suffix(".json")
+    for path in (weights, manifest):
+        if not path.is_file():
+            raise WeightsNotFoundError(
+                f"the {what} file {path} is missing; restore it from git (git checkout -- synthlib/weights) or {regenerate}"
+            )
+    st = weights.stat()  # size and mtime in the cache key: a replaced file is checked again
+    return _load_verified_cached(str(weights.resolve()), str(manifest.resolve()), (st.st_size, st.st_mtime_ns),
+                                 str(torch.device(device)), expected_arch, regenerate)
 
 
 def load_fashion_classifier(
@@ -169,16 +184,8 @@ def load_fashion_classifier(
     every call returns the same module, so do not train or modify it.
     """
     weights = Path(weights_path) if weights_path is not None else CLASSIFIER_WEIGHTS
-    manifest = Path(manifest_path) if manifest_path is not None else weights.with_suffix(".json")
-    for path in (weights, manifest):
-        if not path.is_file():
-            raise WeightsNotFoundError(
-                f"the Fashion-MNIST classifier file {path} is missing; restore it from git "
-                f"(git checkout -- synthlib/weights) or {_REGENERATE}"
-            )
-    st = weights.stat()  # size and mtime in the cache key: a replaced file is checked again
-    file_key = (st.st_size, st.st_mtime_ns)
-    return _load_cached(str(weights.resolve()), str(manifest.resolve()), file_key, str(torch.device(device)))
+    return load_verified_weights(weights, Path(manifest_path) if manifest_path is not None else None, device=device,
+                                 expected_arch="FashionClassifier", what="Fashion-MNIST classifier", regenerate=_REGENERATE)
 
 
 def _pick_device(device: str | torch.device | None) -> torch.device:

@@ -81,9 +81,7 @@ from synthlib.config import check_choice
 from synthlib.data import from_uint8, to_unit
 from synthlib.metrics.fid import (
     ClassifierFeatures,
-    CorruptWeightsError,
     FIDEvaluator,
-    WeightsNotFoundError,
     _batches,
     _Passthrough,
     _pick_device,
@@ -187,10 +185,6 @@ def gaussian_blur(images: Tensor, sigma: float) -> Tensor:
 # ----------------------------------------------------------------------------------------------
 
 
-def _load_cached(weights: str, manifest: str, file_key: tuple[int, int], device: str) -> EmojiStyleClassifier:
-    return load_verified_weights(weights, manifest, file_key, device, "EmojiStyleClassifier", _REGENERATE)
-
-
 def load_emoji_style_classifier(
     device: str | torch.device = "cpu",
     *,
@@ -207,17 +201,9 @@ def load_emoji_style_classifier(
     and device: every call returns the same module, so do not train or modify it.
     """
     weights = Path(weights_path) if weights_path is not None else STYLE_WEIGHTS
-    manifest = Path(manifest_path) if manifest_path is not None else weights.with_suffix(".json")
-    for path in (weights, manifest):
-        if not path.is_file():
-            raise WeightsNotFoundError(
-                f"the emoji style classifier file {path} is missing; restore it from git "
-                f"(git checkout -- synthlib/weights) or {_REGENERATE}"
-            )
-    st = weights.stat()  # size and mtime in the cache key: a replaced file is checked again
-    return _load_cached(
-        str(weights.resolve()), str(manifest.resolve()), (st.st_size, st.st_mtime_ns), str(torch.device(device))
-    )
+    return load_verified_weights(weights, Path(manifest_path) if manifest_path is not None else None, device=device,
+                                 expected_arch="EmojiStyleClassifier", what="emoji style classifier",
+                                 regenerate=_REGENERATE)
 
 
 class StyleFeatures(ClassifierFeatures):
