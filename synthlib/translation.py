@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthlib import losses
+from synthlib.imageio import IMAGE_SUFFIXES, read_image
 from synthlib.sample import evaluating, model_device
 from synthlib.train import EMA, Phase, Precision, Trainer
 
@@ -399,8 +400,6 @@ def resize_to_multiple(images: Tensor, multiple: int) -> Tensor:
 # Files: the translate command line
 # ----------------------------------------------------------------------------------------------
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
-
 
 def load_translator(
     path: str | Path, *, direction: str = "a2b", model: str | None = None, device: str | torch.device = "cpu"
@@ -434,25 +433,6 @@ def load_translator(
     return ckpt_io.rebuild(models[name]).to(device).eval(), name
 
 
-def _read_image_file(path: Path) -> Tensor:
-    from PIL import Image, UnidentifiedImageError
-
-    from synthlib.data import from_uint8
-
-    try:
-        with Image.open(path) as img:
-            img.load()
-            if img.mode in ("RGBA", "LA", "P"):
-                rgba = img.convert("RGBA")
-                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                img = Image.alpha_composite(white, rgba)  # transparent pixels become white, as in training
-            img = img.convert("RGB")
-            pixels = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8).view(img.height, img.width, 3)
-    except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"{path} is not an image that PIL can read ({type(e).__name__})") from None
-    return from_uint8(pixels.permute(2, 0, 1).unsqueeze(0).contiguous())
-
-
 def read_images(source: str | Path) -> tuple[list[Tensor], list[str]]:
     """Images to translate, each 1 x 3 x H x W in [-1, 1], with a name for each output file.
 
@@ -464,11 +444,11 @@ def read_images(source: str | Path) -> tuple[list[Tensor], list[str]]:
         files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise ValueError(f"--input {source} is a folder with no image files ({', '.join(IMAGE_SUFFIXES)})")
-        return [_read_image_file(p) for p in files], [p.stem for p in files]
+        return [read_image(p) for p in files], [p.stem for p in files]
     if not source.is_file():
         raise ValueError(f"--input {source} does not exist (give a .pt tensor, an image file or a folder of images)")
     if source.suffix.lower() in IMAGE_SUFFIXES:
-        return [_read_image_file(source)], [source.stem]
+        return [read_image(source)], [source.stem]
     if source.suffix.lower() not in (".pt", ".pth"):
         raise ValueError(f"--input {source}: give a .pt tensor, an image file ({', '.join(IMAGE_SUFFIXES)}) or a folder")
     try:

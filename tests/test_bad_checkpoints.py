@@ -5,8 +5,8 @@ Issue 13: torch's own error for a text file or a pickled module advises re-runni
 gives a multi-line miniz message. synthlib says in one line what the file is, what was expected and
 what to do, never suggests an unsafe load, and writes nothing.
 
-Each verb that takes a checkpoint is listed in ``VERBS`` with the arguments it needs besides the
-checkpoint; a chapter that adds a verb adds it here.
+Each verb that takes a checkpoint is listed in ``VERBS`` with a function that makes its whole
+command line around a given checkpoint; a chapter that adds a verb adds it here.
 """
 
 from __future__ import annotations
@@ -25,16 +25,30 @@ from synthlib.__main__ import main
 from test_sample_cli import write_checkpoint
 
 
-def _sample_args(tmp: Path) -> list[str]:
-    return ["--num", "2", "--out", str(tmp / "out" / "samples.pt")]
+def _sample_args(tmp: Path, ckpt: Path) -> list[str]:
+    return ["sample", str(ckpt), "--num", "2", "--out", str(tmp / "out" / "samples.pt")]
 
 
-def _translate_args(tmp: Path) -> list[str]:
+def _translate_args(tmp: Path, ckpt: Path) -> list[str]:
     torch.save(torch.zeros(1, 3, 64, 64), tmp / "input.pt")
-    return ["--input", str(tmp / "input.pt"), "--out", str(tmp / "out" / "translated.pt")]
+    return ["translate", str(ckpt), "--input", str(tmp / "input.pt"), "--out", str(tmp / "out" / "translated.pt")]
 
 
-VERBS = {"sample": _sample_args, "translate": _translate_args}
+def _stylize_args(method: str):  # noqa: ANN202
+    def args(tmp: Path, ckpt: Path) -> list[str]:
+        from PIL import Image
+
+        Image.new("RGB", (40, 30), (200, 100, 50)).save(tmp / "photo.png")
+        return ["stylize", "--method", method, "--checkpoint", str(ckpt), "--content", str(tmp / "photo.png"),
+                "--style", str(tmp / "photo.png"), "--size", "32", "--out", str(tmp / "out" / "styled.png")]
+
+    return args
+
+
+VERBS = {
+    "sample": _sample_args, "translate": _translate_args,
+    "stylize-fast": _stylize_args("fast"), "stylize-adain": _stylize_args("adain"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -122,14 +136,14 @@ def test_one_line_exit_2_nothing_written(
 ) -> None:
     make, words = CASES[case]
     bad = make(good, tmp_path)
-    args = VERBS[verb](tmp_path)
+    args = VERBS[verb](tmp_path, bad)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    code = main([verb, str(bad), *args])
+    code = main(args)
     err = capsys.readouterr().err
     assert code == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1, err  # one short line, no traceback, no miniz dump
-    assert lines[0].startswith(f"python -m synthlib {verb}: error: "), err
+    assert lines[0].startswith(f"python -m synthlib {args[0]}: error: "), err
     for word in words:
         assert word in err, err
     assert "weights_only" not in err and "Traceback" not in err  # never a hint to load unsafely

@@ -82,6 +82,29 @@ ui = comparison_ui(ComparisonViewer(names, columns))
 ui"""
 
 
+# Chapter 4's AdaIN mixer with an untrained decoder and encoder (random weights: the wiring is checked,
+# not the model): photos and styles are blocks of colour, the two styles far apart in brightness.
+STYLE_CELL = """\
+import torch
+import torch.nn.functional as F
+from synthlib.models import AdaINDecoder, VGG16Features
+from synthlib.widgets import StyleMixer, style_ui
+
+torch.manual_seed(0)
+vgg = VGG16Features(VGG16Features.Config(max_layer="relu2_1"))
+decoder = AdaINDecoder(AdaINDecoder.Config(layer="relu2_1", width=0.25))
+
+def blocks(seed, n=4, size=48, scale=1.0, shift=0.0):
+    g = torch.Generator().manual_seed(seed)
+    coarse = (torch.rand(1, 3, n, n, generator=g) * 2 - 1) * scale + shift
+    return F.interpolate(coarse.clamp(-1, 1), size=size, mode="nearest")
+
+photos = {"blocks": blocks(1), "stripes": blocks(2, n=8)}
+styles = {"bright": blocks(3, n=16, scale=0.3, shift=0.7), "dark": blocks(4, n=2, scale=0.3, shift=-0.7)}
+ui = style_ui(StyleMixer(decoder, vgg, photos, styles))
+ui"""
+
+
 def widget_notebook(source: str, cell_id: str) -> dict:
     return {
         "cells": [{"cell_type": "code", "execution_count": None, "id": cell_id, "metadata": {}, "outputs": [],
@@ -106,6 +129,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         shutil.copy(nb, lab_dir / nb.name)
     (lab_dir / "explorer_check.ipynb").write_text(json.dumps(widget_notebook(EXPLORER_CELL, "explorer")))
     (lab_dir / "comparison_check.ipynb").write_text(json.dumps(widget_notebook(COMPARISON_CELL, "comparison")))
+    (lab_dir / "style_check.ipynb").write_text(json.dumps(widget_notebook(STYLE_CELL, "style")))
     # Keep JupyterLab's own state (workspaces, news prompts) out of the user's home. The user settings
     # there start empty, so the course's app-level overrides.json in the venv decides the defaults.
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(lab_dir / ".config"), "JUPYTERLAB_WORKSPACES_DIR": str(lab_dir / ".ws")}
@@ -338,3 +362,28 @@ def test_comparison_viewer_follows_search_and_direction(page: "sync_api.Page", l
     after_toggle = wait_for_new_picture(image, after_search, "clicking the 'Twitter -> Google' button")
     assert after_toggle.std() > 5, "the image drawn for the other direction is flat"
     wait_for_caption(page, caption, ["cat face", "Twitter -> Google"], "after clicking 'Twitter -> Google'")
+
+
+def test_style_mixer_follows_style_and_alpha(page: "sync_api.Page", lab: str) -> None:
+    """Chapter 4's AdaIN widget: pick another style in its dropdown, then drag alpha to 0 with the keyboard
+    (End); each must redraw the picture, and the caption must say what is shown."""
+    panel, image = run_widget_notebook(page, lab, "style_check.ipynb")
+    before = pixels(image)
+    # photo | style | result, each 48 px high and wide, 2-pixel gaps
+    assert before.shape == (48, 3 * 48 + 2 * 2), f"the mixer's image is {before.shape}, expected 48 x 148"
+    assert before.std() > 5, f"the mixer drew a flat image (pixel std {before.std():.1f} of 255)"
+    caption = panel.locator(".jp-OutputArea-output .widget-html").last
+    wait_for_caption(page, caption, ["blocks", "bright", "alpha 1.00"], "the first picture")
+
+    style = panel.locator(".widget-dropdown").filter(has_text="style").locator("select").first
+    style.select_option(label="dark")
+    after_style = wait_for_new_picture(image, before, "choosing the style 'dark'")
+    wait_for_caption(page, caption, ["blocks", "dark"], "after choosing 'dark'")
+
+    alpha = panel.locator(".widget-slider").filter(has_text="alpha").first
+    alpha.locator(".noUi-handle").first.focus()
+    page.keyboard.press("End")
+    readout = alpha.locator(".widget-readout").first
+    page.wait_for_function("el => el.textContent.trim() === '0.00'", arg=readout.element_handle(), timeout=30_000)
+    wait_for_new_picture(image, after_style, "moving alpha to 0 with the End key")
+    wait_for_caption(page, caption, ["dark", "alpha 0.00"], "after moving alpha to 0")

@@ -10,6 +10,7 @@ from synthlib.models.classifier import EmojiStyleClassifier
 from synthlib.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from synthlib.models.patchgan import PatchGANDiscriminator
 from synthlib.models.resnet_gen import ResnetGenerator
+from synthlib.models.stylenets import AdaINDecoder, TransformerNet
 from synthlib.models.toy import MLPDiscriminator, MLPGenerator
 from synthlib.models.unet import UNetGenerator
 from synthlib.models.vgg import VGG16Features
@@ -18,5 +19,5 @@ __all__ = [
     "DCGANDiscriminator", "DCGANGenerator", "FashionClassifier", "MLPDiscriminator", "MLPGenerator",
     "build", "register", "registered", "spec",
     "PatchGANDiscriminator", "ResnetGenerator", "UNetGenerator",
-    "EmojiStyleClassifier", "VGG16Features",
+    "EmojiStyleClassifier", "VGG16Features", "AdaINDecoder", "TransformerNet",
 ]
