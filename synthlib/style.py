@@ -124,6 +124,16 @@ def stats_style_loss(features: dict[str, Tensor], style_features: dict[str, Tens
     return torch.stack(terms).mean()
 
 
+def color_stats_loss(images: Tensor, style: Tensor) -> Tensor:
+    """Squared error between the per-channel RGB means and standard deviations of ``images`` and of the
+    style image(s): the palette as a statistic of "layer 0", the pixels. Plain (not relative) errors:
+    pixels have a fixed scale. Edge-tuned VGG features see colour weakly (see the notebook), so the
+    feed-forward methods can add this term to learn the style's palette."""
+    mu, sd = mean_std(images)
+    mu_s, sd_s = mean_std(style.detach())
+    return (mu - mu_s.mean(0, keepdim=True)).pow(2).mean() + (sd - sd_s.mean(0, keepdim=True)).pow(2).mean()
+
+
 def total_variation(images: Tensor) -> Tensor:
     """Mean squared difference between neighbouring pixels (horizontal + vertical): penalises noise."""
     dy = images[..., 1:, :] - images[..., :-1, :]
@@ -388,6 +398,7 @@ class FastStyleConfig:
     content_weight: float = 1.0
     style_weight: float = 10.0
     tv_weight: float = 0.0
+    color_weight: float = 0.0  # weight of color_stats_loss against the style image (not in the paper)
     lr: float = 1e-3  # Adam, as in the paper
     batch_size: int = 4  # paper: 4
     style_size: int = 256  # the style image's shorter side when its Grams are taken
@@ -399,13 +410,14 @@ class FastStyleConfig:
     def __post_init__(self) -> None:
         for name in (*self.content_layers, *self.style_layers):
             check_choice("layer", name, VGG16_LAYERS)
-        if min(self.content_weight, self.style_weight, self.tv_weight) < 0 or self.lr <= 0:
+        if min(self.content_weight, self.style_weight, self.tv_weight, self.color_weight) < 0 or self.lr <= 0:
             raise ValueError(f"FastStyleConfig: weights must be >= 0 and lr > 0, got {self}")
 
 
 def fast_style_phases(net: nn.Module, vgg: VGG16Features, style: Tensor, cfg: FastStyleConfig) -> list[Phase]:
     """One phase: stylise a batch of content crops, compare with the crops (content) and the style (Gram)."""
-    grams = style_targets(vgg, resize_shorter(style, cfg.style_size), cfg.style_layers)
+    style = resize_shorter(style, cfg.style_size)
+    grams = style_targets(vgg, style, cfg.style_layers)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     layers = tuple(dict.fromkeys((*cfg.content_layers, *cfg.style_layers)))
 
@@ -423,6 +435,10 @@ def fast_style_phases(net: nn.Module, vgg: VGG16Features, style: Tensor, cfg: Fa
             tv = total_variation(y)
             loss = loss + cfg.tv_weight * tv
             logs["tv"] = tv.detach()
+        if cfg.color_weight > 0:
+            col = color_stats_loss(y, style.to(y.device))
+            loss = loss + cfg.color_weight * col
+            logs["color"] = col.detach()
         return loss, logs
 
     return [Phase("net", step, opt)]
@@ -474,6 +490,7 @@ class AdaINConfig:
     # content photo pixel by pixel (mean absolute error). It teaches the decoder colours and edges from the
     # first steps (Li et al. 2017 train their decoders with reconstruction alone); 0 turns it off.
     recon_weight: float = 0.0
+    color_weight: float = 0.0  # weight of color_stats_loss between each output and its style crop (not in the paper)
     lr: float = 1e-4  # Adam, as in the paper
     batch_size: int = 8  # paper: 8 content + 8 style images
     vgg_weights: str = "offline-hed"  # the encoder the decoder was trained against: must match at use
@@ -482,8 +499,8 @@ class AdaINConfig:
         from synthlib.models.stylenets import ADAIN_LAYERS
 
         check_choice("layer", self.layer, ADAIN_LAYERS)
-        if self.style_weight < 0 or self.recon_weight < 0 or self.lr <= 0:
-            raise ValueError(f"AdaINConfig: style_weight and recon_weight must be >= 0 and lr > 0, got {self}")
+        if min(self.style_weight, self.recon_weight, self.color_weight) < 0 or self.lr <= 0:
+            raise ValueError(f"AdaINConfig: the weights must be >= 0 and lr > 0, got {self}")
 
 
 def adain_phases(decoder: nn.Module, vgg: VGG16Features, cfg: AdaINConfig) -> list[Phase]:
@@ -507,6 +524,12 @@ def adain_phases(decoder: nn.Module, vgg: VGG16Features, cfg: AdaINConfig) -> li
             rec = (decoder(fc)[..., : c.shape[-2], : c.shape[-1]] - c).abs().mean()
             loss = loss + cfg.recon_weight * rec
             logs["recon"] = rec.detach()
+        if cfg.color_weight > 0:
+            mu, sd = mean_std(g)
+            mu_s, sd_s = mean_std(s)
+            col = (mu - mu_s).pow(2).mean() + (sd - sd_s).pow(2).mean()  # each output against its own style
+            loss = loss + cfg.color_weight * col
+            logs["color"] = col.detach()
         return loss, logs
 
     return [Phase("decoder", step, opt)]

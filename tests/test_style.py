@@ -339,3 +339,19 @@ def test_match_colors_takes_the_style_palette():
     mu_s, sd_s = mean_std(style, eps=0)
     torch.testing.assert_close(mu_o, mu_s, atol=1e-4, rtol=0)
     torch.testing.assert_close(sd_o, sd_s, atol=1e-3, rtol=0)
+
+
+def test_color_stats_loss_zero_for_the_same_palette_and_logged_in_training():
+    from synthlib.style import color_stats_loss
+
+    style = _images(1, 16, 16, 1) * 0.3 + 0.2
+    assert float(color_stats_loss(style, style)) == pytest.approx(0.0, abs=1e-10)
+    assert float(color_stats_loss(style.flip(-1), style)) == pytest.approx(0.0, abs=1e-10)  # positions do not matter
+    assert float(color_stats_loss(-style, style)) > 0.05
+    torch.manual_seed(0)
+    net = TransformerNet(TransformerNet.Config(base_channels=4, num_res=1))
+    data = TensorBatches(torch.zeros(4, 3, 16, 16, dtype=torch.uint8), batch_size=2, transform=lambda u: u.float() / 127.5 - 1)
+    cfg = FastStyleConfig(style_size=16, content_layers=("relu2_1",), style_layers=("relu1_1",), color_weight=1.0)
+    t = fast_style_trainer(net, _vgg("relu2_1"), style, data, cfg, device="cpu", progress=False, log_every=1)
+    t.fit(2)
+    assert "net/color" in t.history
