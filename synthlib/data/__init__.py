@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import json
 import math
 import os
 import shutil
@@ -114,6 +115,18 @@ def project_root() -> Path:
     """The checkout holding synthlib (parent of the package, if it has pyproject.toml), else the cwd."""
     root = Path(__file__).resolve().parents[2]  # synthlib/data/__init__.py -> the checkout
     return root if (root / "pyproject.toml").is_file() else Path.cwd()
+
+
+def read_manifest(path: Path, key: str | None = None, kind: type = object) -> dict[str, Any] | None:
+    """A set-up's ``MANIFEST.json`` (written last, so its presence means the set-up finished) as a dict,
+    or None when it is missing, unreadable, not a JSON object, or lacks ``key`` of type ``kind``."""
+    try:
+        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or (key is not None and not isinstance(manifest.get(key), kind)):
+        return None
+    return manifest
 
 
 def data_dir() -> Path:

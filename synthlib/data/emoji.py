@@ -46,7 +46,7 @@ import torch
 from torch import Tensor
 
 from synthlib.config import check_choice
-from synthlib.data import CorruptDataError, DataNotFoundError, FileKey, _file_key, data_dir, from_uint8
+from synthlib.data import CorruptDataError, DataNotFoundError, FileKey, _file_key, data_dir, from_uint8, read_manifest
 
 # ----------------------------------------------------------------------------------------------
 # Constants: versions, checksums, licences
@@ -406,11 +406,7 @@ def _build_cache(root: Path, sets: Sequence[str] = EMOJI_SETS) -> dict[str, Any]
 
 
 def _read_manifest(root: Path) -> dict[str, Any] | None:
-    try:
-        manifest = json.loads((root / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) else None
+    return read_manifest(root / MANIFEST_FILE)
 
 
 def _is_prepared(root: Path, checksums: Mapping[str, str]) -> bool:

