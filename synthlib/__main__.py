@@ -159,7 +159,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         if args.method == "gatys":
             from synthlib.models.vgg import load_vgg16_features
 
-            vgg = load_vgg16_features(args.vgg_weights, device, max_layer="relu5_1")
+            vgg = load_vgg16_features(args.vgg_weights, device, max_layer="relu5_1", arch=args.vgg_arch)
             cfg = st.GatysConfig(size=args.size, steps=args.steps, preserve_color=args.preserve_color)
             out = st.gatys(vgg, content, style, cfg).image
         elif args.method == "fast":
@@ -240,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours (transfer on luminance)")
     p.add_argument("--steps", type=int, default=100, help="gatys: loss evaluations (L-BFGS; default 100)")
     p.add_argument("--vgg-weights", choices=("auto", "offline-hed", "torchvision-imagenet"), default="auto",
-                   help="gatys: VGG16 weights (auto: torchvision's ImageNet ones if cached, else the offline HED ones)")
+                   help="gatys: VGG weights (auto: torchvision's ImageNet ones if cached, else the offline HED ones)")
+    p.add_argument("--vgg-arch", choices=("vgg16", "vgg19"), default="vgg16",
+                   help="gatys: VGG16 (offline weights exist) or VGG19 (torchvision's ImageNet weights; needs internet once)")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, ...")
     p.set_defaults(func=_cmd_stylize)
 

@@ -39,7 +39,7 @@ from torch import Tensor, nn
 
 from synthlib.config import check_choice
 from synthlib.losses import gram_matrix
-from synthlib.models.vgg import VGG16_LAYERS, VGG16Features
+from synthlib.models.vgg import ALL_LAYERS, VGG16_LAYERS, VGG16Features
 from synthlib.train import Phase, Precision, Trainer
 
 # Layers (VGG16 names). Gatys et al. (2016) used VGG19's conv4_2 for content and conv1_1..5_1 for
@@ -215,10 +215,6 @@ def style_targets(vgg: VGG16Features, style: Tensor, layers: Sequence[str]) -> d
     return {k: gram_matrix(v) for k, v in feats.items()}
 
 
-def _deepest(layers: Sequence[str]) -> str:
-    return max(layers, key=lambda name: VGG16_LAYERS[name])
-
-
 @torch.no_grad()
 def transfer_scores(
     vgg: VGG16Features, outputs: Tensor, contents: Tensor, style: Tensor,
@@ -280,7 +276,7 @@ class GatysConfig:
         if not self.scales or any(not 0 < s <= 1 for s in self.scales) or list(self.scales) != sorted(self.scales):
             raise ValueError(f"GatysConfig.scales must be increasing fractions in (0, 1], got {self.scales}")
         for name in (*self.content_layers, *self.style_layers):
-            check_choice("layer", name, VGG16_LAYERS)
+            check_choice("layer", name, ALL_LAYERS)
 
 
 class _BudgetSpent(Exception):
@@ -405,11 +401,12 @@ class FastStyleConfig:
     style_name: str = ""  # for the record (checkpoints, the CLI's messages)
     content_layers: tuple[str, ...] = JOHNSON_CONTENT
     style_layers: tuple[str, ...] = JOHNSON_STYLE
-    vgg_weights: str = "offline-hed"  # which VGG16 weights defined the loss (for the record)
+    vgg_weights: str = "offline-hed"  # which VGG weights defined the loss (for the record)
+    vgg_arch: str = "vgg16"
 
     def __post_init__(self) -> None:
         for name in (*self.content_layers, *self.style_layers):
-            check_choice("layer", name, VGG16_LAYERS)
+            check_choice("layer", name, ALL_LAYERS)
         if min(self.content_weight, self.style_weight, self.tv_weight, self.color_weight) < 0 or self.lr <= 0:
             raise ValueError(f"FastStyleConfig: weights must be >= 0 and lr > 0, got {self}")
 
@@ -494,6 +491,7 @@ class AdaINConfig:
     lr: float = 1e-4  # Adam, as in the paper
     batch_size: int = 8  # paper: 8 content + 8 style images
     vgg_weights: str = "offline-hed"  # the encoder the decoder was trained against: must match at use
+    vgg_arch: str = "vgg16"  # ... and its architecture
 
     def __post_init__(self) -> None:
         from synthlib.models.stylenets import ADAIN_LAYERS
@@ -541,8 +539,9 @@ def adain_trainer(
     precision: Precision = "auto", progress: bool = True, log_every: int = 10, callbacks: list | None = None,
 ) -> Trainer:
     """A Trainer of kind ``"adain"`` (model ``decoder``) over batches ``(content crops, style crops)``."""
-    if cfg.vgg_weights != vgg.config.weights:
-        raise ValueError(f"AdaINConfig.vgg_weights={cfg.vgg_weights!r} but the encoder has {vgg.config.weights!r}")
+    if cfg.vgg_weights != vgg.config.weights or cfg.vgg_arch != vgg.config.arch:
+        raise ValueError(f"AdaINConfig.vgg_weights/vgg_arch = {cfg.vgg_weights!r}/{cfg.vgg_arch!r} but the encoder has "
+                         f"{vgg.config.weights!r}/{vgg.config.arch!r}")
     if getattr(decoder, "config", None) is not None and decoder.config.layer != cfg.layer:
         raise ValueError(f"decoder is for {decoder.config.layer!r}, AdaINConfig.layer is {cfg.layer!r}")
     trainer = Trainer(
@@ -615,7 +614,8 @@ def load_style_model(path: str | Path, *, device: str | torch.device = "cpu") ->
     config = ckpt.get("config") or {}
     vgg = None
     if ckpt["kind"] == "adain":
-        vgg = load_vgg16_features(config.get("vgg_weights", "offline-hed"), device, max_layer=net.config.layer)
+        vgg = load_vgg16_features(config.get("vgg_weights", "offline-hed"), device, max_layer=net.config.layer,
+                                  arch=config.get("vgg_arch", "vgg16"))
     return StyleModel(kind=ckpt["kind"], net=net, vgg=vgg, config=config)
 
 

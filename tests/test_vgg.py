@@ -306,3 +306,28 @@ def test_real_weights_are_real():
     w = model.features[0].weight
     roughness = torch.cat([(w[..., 1:, :] - w[..., :-1, :]).flatten(), (w[..., 1:] - w[..., :-1]).flatten()])
     assert roughness.norm() / w.norm() < 1.4  # measured 1.16; i.i.d. random kernels about 1.63
+
+
+def test_vgg19_same_modules_and_keys_as_torchvision_and_taps():
+    from torchvision.models import vgg19
+
+    from synthlib.models.vgg import VGG19_LAYERS
+
+    ref = vgg19(weights=None).features[:36]  # up to relu5_4
+    cfg = VGG16Features.Config(weights="torchvision-imagenet", arch="vgg19", max_layer="relu5_4")
+    ours = VGG16Features(cfg)
+    assert [type(m) for m in ours.features] == [type(m) for m in ref]
+    assert {k: v.shape for k, v in ours.features.state_dict().items()} == {k: v.shape for k, v in ref.state_dict().items()}
+    assert all(isinstance(ref[i], torch.nn.ReLU) for i in VGG19_LAYERS.values())
+    out = ours(torch.zeros(1, 3, 32, 32), layers=("relu3_4", "relu4_4"))
+    assert out["relu3_4"].shape == (1, 256, 8, 8) and out["relu4_4"].shape == (1, 512, 4, 4)
+    assert isinstance(build(**spec(ours)), VGG16Features)
+    with pytest.raises(ValueError, match="relu3_4"):
+        VGG16Features(VGG16Features.Config(weights="torchvision-imagenet"))(torch.zeros(1, 3, 8, 8), layers=("relu3_4",))
+
+
+def test_vgg19_has_no_offline_weights():
+    with pytest.raises(ValueError, match="HED weights are VGG16's"):
+        VGG16Features(VGG16Features.Config(weights="offline-hed", arch="vgg19"))
+    with pytest.raises(ValueError, match="HED weights are VGG16's"):
+        load_vgg16_features("offline-hed", arch="vgg19")

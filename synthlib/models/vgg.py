@@ -37,6 +37,17 @@ VGG16_LAYERS: dict[str, int] = {
     "relu5_1": 25, "relu5_2": 27, "relu5_3": 29,
 }  # fmt: skip
 
+# The same for VGG19 (torchvision.models.vgg19().features): blocks 3-5 hold four convolutions each.
+VGG19_LAYERS: dict[str, int] = {
+    "relu1_1": 1, "relu1_2": 3,
+    "relu2_1": 6, "relu2_2": 8,
+    "relu3_1": 11, "relu3_2": 13, "relu3_3": 15, "relu3_4": 17,
+    "relu4_1": 20, "relu4_2": 22, "relu4_3": 24, "relu4_4": 26,
+    "relu5_1": 29, "relu5_2": 31, "relu5_3": 33, "relu5_4": 35,
+}  # fmt: skip
+VGG_LAYERS: dict[str, dict[str, int]] = {"vgg16": VGG16_LAYERS, "vgg19": VGG19_LAYERS}
+ALL_LAYERS: tuple[str, ...] = tuple(dict.fromkeys([*VGG16_LAYERS, *VGG19_LAYERS]))
+
 DEFAULT_LAYERS: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 
 VGGWeights = Literal["offline-hed", "torchvision-imagenet"]
@@ -50,15 +61,18 @@ IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 # torchvision's configuration "D" (VGG16): conv widths, "M" = 2x2 max-pooling.
 _VGG16_CFG: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
                                      512, 512, 512, "M")  # fmt: skip
+_VGG19_CFG: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+                                     512, 512, 512, 512, "M")  # fmt: skip
+_VGG_CFG = {"vgg16": _VGG16_CFG, "vgg19": _VGG19_CFG}
 
 
-def _vgg16_feature_layers(ceil_mode: bool) -> list[nn.Module]:
+def _vgg16_feature_layers(ceil_mode: bool, arch: str = "vgg16") -> list[nn.Module]:
     """The modules of ``torchvision.models.vgg16().features`` (same indices, so the same state-dict keys),
     built without the 120M-parameter classifier, with torchvision's initialisation of the convolutions.
     ReLUs are not in-place: the taps are returned and must not be overwritten."""
     layers: list[nn.Module] = []
     in_ch = 3
-    for v in _VGG16_CFG:
+    for v in _VGG_CFG[arch]:
         if v == "M":
             layers.append(nn.MaxPool2d(kernel_size=2, stride=2, ceil_mode=ceil_mode))
         else:
@@ -74,6 +88,9 @@ def _vgg16_feature_layers(ceil_mode: bool) -> list[nn.Module]:
 class VGG16Features(nn.Module):
     """VGG16's convolutional part up to ``config.max_layer``, returning named ReLU activations.
 
+    ``Config.arch = "vgg19"`` builds VGG19's instead (layers ``relu3_4``, ``relu4_4``, ``relu5_4`` exist
+    there too); VGG19 has only torchvision's ImageNet weights (no offline ones).
+
     ``forward(x, layers)`` takes images in [-1, 1] (RGB, N x 3 x H x W) and returns
     ``{name: activation}`` for each name in ``layers``. Always in eval mode with frozen parameters
     (gradients still flow to the *input*, as Gatys-style optimisation needs).
@@ -83,14 +100,19 @@ class VGG16Features(nn.Module):
     class Config:
         weights: VGGWeights = "offline-hed"
         max_layer: str = "relu5_3"
+        arch: str = "vgg16"  # or "vgg19" (with weights="torchvision-imagenet")
 
     def __init__(self, config: Config | None = None) -> None:
         super().__init__()
         self.config = config = config or self.Config()
         check_choice("weights", config.weights, _WEIGHTS)
-        check_choice("max_layer", config.max_layer, VGG16_LAYERS)
-        layers = _vgg16_feature_layers(ceil_mode=config.weights == "offline-hed")
-        layers = layers[: VGG16_LAYERS[config.max_layer] + 1]
+        check_choice("arch", config.arch, VGG_LAYERS)
+        if config.arch == "vgg19" and config.weights == "offline-hed":
+            raise ValueError("the offline HED weights are VGG16's; VGG19 needs weights='torchvision-imagenet'")
+        self.layers = VGG_LAYERS[config.arch]
+        check_choice("max_layer", config.max_layer, self.layers)
+        layers = _vgg16_feature_layers(ceil_mode=config.weights == "offline-hed", arch=config.arch)
+        layers = layers[: self.layers[config.max_layer] + 1]
         self.features = nn.Sequential(*layers)
         if config.weights == "offline-hed":
             mean, scale = torch.tensor(HED_MEAN_BGR), torch.ones(3)
@@ -118,10 +140,10 @@ class VGG16Features(nn.Module):
     def forward(self, x: Tensor, layers: Iterable[str] = DEFAULT_LAYERS) -> dict[str, Tensor]:
         names = [layers] if isinstance(layers, str) else list(layers)
         for name in names:
-            check_choice("layer", name, VGG16_LAYERS)
-            if VGG16_LAYERS[name] > VGG16_LAYERS[self.config.max_layer]:
+            check_choice("layer", name, self.layers)
+            if self.layers[name] > self.layers[self.config.max_layer]:
                 raise ValueError(f"layer {name!r} is deeper than this extractor's max_layer={self.config.max_layer!r}")
-        wanted = {VGG16_LAYERS[n]: n for n in names}
+        wanted = {self.layers[n]: n for n in names}
         out: dict[str, Tensor] = {}
         h = self.normalize(x)
         last = max(wanted, default=-1)
@@ -134,15 +156,15 @@ class VGG16Features(nn.Module):
         return {n: out[n] for n in names}
 
 
-def _imagenet_weights():  # type: ignore[no-untyped-def]
-    from torchvision.models import VGG16_Weights
+def _imagenet_weights(arch: str = "vgg16"):  # type: ignore[no-untyped-def]
+    from torchvision.models import VGG16_Weights, VGG19_Weights
 
-    return VGG16_Weights.IMAGENET1K_V1
+    return VGG19_Weights.IMAGENET1K_V1 if arch == "vgg19" else VGG16_Weights.IMAGENET1K_V1
 
 
-def torchvision_vgg16_cached() -> Path | None:
-    """Path of torchvision's ImageNet VGG16 file in the torch hub cache, or None (never downloads)."""
-    path = Path(torch.hub.get_dir()) / "checkpoints" / Path(_imagenet_weights().url).name
+def torchvision_vgg16_cached(arch: str = "vgg16") -> Path | None:
+    """Path of torchvision's ImageNet VGG16 (or VGG19) file in the torch hub cache, or None (never downloads)."""
+    path = Path(torch.hub.get_dir()) / "checkpoints" / Path(_imagenet_weights(arch).url).name
     return path if path.is_file() else None
 
 
@@ -152,13 +174,15 @@ def load_vgg16_features(
     *,
     max_layer: str = "relu5_3",
     cache_dir: str | Path | None = None,
+    arch: str = "vgg16",
 ) -> VGG16Features:
     """A :class:`VGG16Features` with pretrained weights, eval mode, no grads.
 
     ``weights``:
 
     * ``"auto"``: torchvision's ImageNet VGG16 if its file is already in the torch hub cache
-      (:func:`torchvision_vgg16_cached`; never downloads), else the offline HED weights.
+      (:func:`torchvision_vgg16_cached`; never downloads), else the offline HED weights. With
+      ``arch="vgg19"``: torchvision's ImageNet VGG19 (the only VGG19 weights).
     * ``"offline-hed"``: the edge-tuned HED weights set up by ``python -m synthlib data``
       (``cache_dir``: their folder, default ``data/vgg16``); checksum-checked.
     * ``"torchvision-imagenet"``: torchvision's ImageNet weights, downloaded through torchvision
@@ -168,8 +192,11 @@ def load_vgg16_features(
     CorruptDataError with what to do.
     """
     check_choice("weights", weights, ("auto", *_WEIGHTS))
+    check_choice("arch", arch, VGG_LAYERS)
     if weights == "auto":
-        weights = "torchvision-imagenet" if torchvision_vgg16_cached() is not None else "offline-hed"
+        weights = "torchvision-imagenet" if arch == "vgg19" or torchvision_vgg16_cached() is not None else "offline-hed"
+    if arch == "vgg19" and weights == "offline-hed":
+        raise ValueError("the offline HED weights are VGG16's; VGG19 needs weights='torchvision-imagenet' (or 'auto')")
     if weights == "offline-hed":
         from synthlib.data.vgg import load_vgg16_hed_state
 
@@ -178,13 +205,13 @@ def load_vgg16_features(
         from synthlib.data import DataNotFoundError
 
         try:
-            state = _imagenet_weights().get_state_dict(progress=True)
+            state = _imagenet_weights(arch).get_state_dict(progress=True)
         except OSError as e:  # URLError is an OSError
             raise DataNotFoundError(
-                f"could not download torchvision's ImageNet VGG16 weights ({e}); connect to the internet once, or "
-                "use weights='offline-hed' (set up by `python -m synthlib data`)"
+                f"could not download torchvision's ImageNet {arch.upper()} weights ({e}); connect to the internet once, "
+                "or use VGG16 with weights='offline-hed' (set up by `python -m synthlib data`)"
             ) from e
-    model = VGG16Features(VGG16Features.Config(weights=weights, max_layer=max_layer))
+    model = VGG16Features(VGG16Features.Config(weights=weights, max_layer=max_layer, arch=arch))
     own = model.state_dict()
     model.load_state_dict({k: state[k] for k in own})
     return model.to(device)
