@@ -111,16 +111,15 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 def _cmd_stylize(args: argparse.Namespace) -> int:
     """Every input is read and checked before the (possibly long) work; errors are one line and exit code 2."""
     import time
+    from pathlib import Path
 
     import torch
 
+    from synthlib import style as st
     from synthlib.imageio import IMAGE_SUFFIXES, read_image, write_image
     from synthlib.train import pick_device
 
     fail = functools.partial(_fail, "stylize")
-    from pathlib import Path
-
-    from synthlib import style as st
 
     if not 16 <= args.size <= 4096:
         return fail(f"--size must be between 16 and 4096 pixels, got {args.size}")

@@ -126,12 +126,13 @@ def stats_style_loss(features: dict[str, Tensor], style_features: dict[str, Tens
 
 def color_stats_loss(images: Tensor, style: Tensor) -> Tensor:
     """Squared error between the per-channel RGB means and standard deviations of ``images`` and of the
-    style image(s): the palette as a statistic of "layer 0", the pixels. Plain (not relative) errors:
+    style: one style image (1 x 3 x h x w) for the whole batch, or one per image (N x 3 x h x w, compared
+    pairwise). The palette as a statistic of "layer 0", the pixels. Plain (not relative) errors:
     pixels have a fixed scale. Edge-tuned VGG features see colour weakly (see the notebook), so the
     feed-forward methods can add this term to learn the style's palette."""
     mu, sd = mean_std(images)
     mu_s, sd_s = mean_std(style.detach())
-    return (mu - mu_s.mean(0, keepdim=True)).pow(2).mean() + (sd - sd_s.mean(0, keepdim=True)).pow(2).mean()
+    return (mu - mu_s).pow(2).mean() + (sd - sd_s).pow(2).mean()
 
 
 def total_variation(images: Tensor) -> Tensor:
@@ -412,7 +413,8 @@ class FastStyleConfig:
 
 
 def fast_style_phases(net: nn.Module, vgg: VGG16Features, style: Tensor, cfg: FastStyleConfig) -> list[Phase]:
-    """One phase: stylise a batch of content crops, compare with the crops (content) and the style (Gram)."""
+    """One phase: stylise a batch of content crops, compare with the crops (content) and the style (Gram).
+    ``style`` must be on VGG's device (its Gram matrices are taken once, here)."""
     style = resize_shorter(style, cfg.style_size)
     grams = style_targets(vgg, style, cfg.style_layers)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
@@ -425,7 +427,7 @@ def fast_style_phases(net: nn.Module, vgg: VGG16Features, style: Tensor, cfg: Fa
             targets = vgg(x, cfg.content_layers)
         f = vgg(y, layers)
         c = content_loss({k: f[k] for k in cfg.content_layers}, targets)
-        s = gram_style_loss({k: f[k] for k in cfg.style_layers}, {k: g.to(y.device) for k, g in grams.items()})
+        s = gram_style_loss({k: f[k] for k in cfg.style_layers}, grams)  # grams live on VGG's device already
         loss = cfg.content_weight * c + cfg.style_weight * s
         logs = {"content": c.detach(), "style": s.detach()}
         if cfg.tv_weight > 0:
@@ -433,7 +435,7 @@ def fast_style_phases(net: nn.Module, vgg: VGG16Features, style: Tensor, cfg: Fa
             loss = loss + cfg.tv_weight * tv
             logs["tv"] = tv.detach()
         if cfg.color_weight > 0:
-            col = color_stats_loss(y, style.to(y.device))
+            col = color_stats_loss(y, style)
             loss = loss + cfg.color_weight * col
             logs["color"] = col.detach()
         return loss, logs
@@ -523,9 +525,7 @@ def adain_phases(decoder: nn.Module, vgg: VGG16Features, cfg: AdaINConfig) -> li
             loss = loss + cfg.recon_weight * rec
             logs["recon"] = rec.detach()
         if cfg.color_weight > 0:
-            mu, sd = mean_std(g)
-            mu_s, sd_s = mean_std(s)
-            col = (mu - mu_s).pow(2).mean() + (sd - sd_s).pow(2).mean()  # each output against its own style
+            col = color_stats_loss(g, s)  # each output against its own style crop
             loss = loss + cfg.color_weight * col
             logs["color"] = col.detach()
         return loss, logs
@@ -564,18 +564,31 @@ def adain_transfer(
     to the content's size and clamped to [-1, 1]. ``alpha`` in [0, 1] trades content for style;
     ``weights`` (summing to 1) interpolate between styles. Styles may have any sizes.
     """
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     style_list = [styles] if isinstance(styles, Tensor) else list(styles)
-    if weights is None:
-        weights = [1.0 / len(style_list)] * len(style_list)
-    if len(weights) != len(style_list) or abs(sum(weights) - 1.0) > 1e-6 or min(weights) < 0:
-        raise ValueError(f"weights must be {len(style_list)} non-negative numbers summing to 1, got {list(weights)}")
     layer = decoder.config.layer
     device = next(decoder.parameters()).device
     content = content.to(device).float()
     fc = vgg(content, (layer,))[layer]
-    t = sum(w * adain(fc, vgg(s.to(device).float()[:1], (layer,))[layer]) for w, s in zip(weights, style_list))
+    fs = [vgg(st.to(device).float()[:1], (layer,))[layer] for st in style_list]
+    return adain_decode(decoder, content, fc, fs, alpha=alpha, weights=weights, preserve_color=preserve_color)
+
+
+@torch.no_grad()
+def adain_decode(
+    decoder: nn.Module, content: Tensor, content_features: Tensor, style_features: Sequence[Tensor],
+    *, alpha: float = 1.0, weights: Sequence[float] | None = None, preserve_color: bool = False,
+) -> Tensor:
+    """The second half of :func:`adain_transfer`, for callers that keep the encoder's features
+    (the widget caches them): blend ``alpha * sum_k w_k AdaIN(f(c), f(s_k)) + (1 - alpha) * f(c)``,
+    decode, crop to the content's size, clamp, and optionally put the content's colours back."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    if weights is None:
+        weights = [1.0 / len(style_features)] * len(style_features)
+    if len(weights) != len(style_features) or abs(sum(weights) - 1.0) > 1e-6 or min(weights) < 0:
+        raise ValueError(f"weights must be {len(style_features)} non-negative numbers summing to 1, got {list(weights)}")
+    fc = content_features
+    t = sum(w * adain(fc, fs) for w, fs in zip(weights, style_features))
     t = alpha * t + (1 - alpha) * fc
     out = decoder(t)[..., : content.shape[-2], : content.shape[-1]]
     if out.shape[-2:] != content.shape[-2:]:

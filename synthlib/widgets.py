@@ -508,8 +508,6 @@ class StyleMixer:
     """
 
     def __init__(self, decoder: nn.Module, vgg: nn.Module, contents: dict[str, Tensor], styles: dict[str, Tensor]) -> None:
-        from synthlib.style import adain  # noqa: F401  (import check: the style module is needed)
-
         if not contents or not styles:
             raise ValueError("StyleMixer needs at least one content image and one style image")
         self.decoder, self.vgg = decoder.eval(), vgg.eval()
@@ -535,18 +533,16 @@ class StyleMixer:
         self, content: str, style: str, alpha: float = 1.0, preserve_color: bool = False,
         style2: str | None = None, mix: float = 0.0,
     ) -> Tensor:
-        from synthlib.style import adain, keep_colors
+        from synthlib.style import adain_decode
 
-        if not 0.0 <= alpha <= 1.0 or not 0.0 <= mix <= 1.0:
-            raise ValueError(f"alpha and mix must be in [0, 1], got alpha={alpha}, mix={mix}")
-        fc = self._encode("content", content)
-        t = adain(fc, self._encode("style", style))
+        if not 0.0 <= mix <= 1.0:
+            raise ValueError(f"mix must be in [0, 1], got {mix}")
+        styles, weights = [style], [1.0]
         if style2 is not None and mix > 0:
-            t = (1 - mix) * t + mix * adain(fc, self._encode("style", style2))
-        t = alpha * t + (1 - alpha) * fc
-        photo = self.contents[content]
-        out = self.decoder(t)[..., : photo.shape[-2], : photo.shape[-1]].clamp(-1, 1)
-        return keep_colors(out, photo) if preserve_color else out
+            styles, weights = [style, style2], [1 - mix, mix]
+        fc = self._encode("content", content)  # checks the name first
+        return adain_decode(self.decoder, self.contents[content], fc, [self._encode("style", n) for n in styles],
+                            alpha=alpha, weights=weights, preserve_color=preserve_color)
 
     def render(self, content: str, style: str, alpha: float = 1.0, preserve_color: bool = False,
                style2: str | None = None, mix: float = 0.0) -> Tensor:

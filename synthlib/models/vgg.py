@@ -66,7 +66,7 @@ _VGG19_CFG: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, 
 _VGG_CFG = {"vgg16": _VGG16_CFG, "vgg19": _VGG19_CFG}
 
 
-def _vgg16_feature_layers(ceil_mode: bool, arch: str = "vgg16") -> list[nn.Module]:
+def _vgg_feature_layers(ceil_mode: bool, arch: str = "vgg16") -> list[nn.Module]:
     """The modules of ``torchvision.models.vgg16().features`` (same indices, so the same state-dict keys),
     built without the 120M-parameter classifier, with torchvision's initialisation of the convolutions.
     ReLUs are not in-place: the taps are returned and must not be overwritten."""
@@ -111,7 +111,7 @@ class VGG16Features(nn.Module):
             raise ValueError("the offline HED weights are VGG16's; VGG19 needs weights='torchvision-imagenet'")
         self.layers = VGG_LAYERS[config.arch]
         check_choice("max_layer", config.max_layer, self.layers)
-        layers = _vgg16_feature_layers(ceil_mode=config.weights == "offline-hed", arch=config.arch)
+        layers = _vgg_feature_layers(ceil_mode=config.weights == "offline-hed", arch=config.arch)
         layers = layers[: self.layers[config.max_layer] + 1]
         self.features = nn.Sequential(*layers)
         if config.weights == "offline-hed":
