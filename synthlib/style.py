@@ -40,7 +40,7 @@ from torch import Tensor, nn
 from synthlib.config import check_choice
 from synthlib.losses import gram_matrix
 from synthlib.models.vgg import ALL_LAYERS, VGG16_LAYERS, VGG16Features
-from synthlib.train import Phase, Precision, Trainer
+from synthlib.train import EMA, Phase, Precision, Trainer
 
 # Layers (VGG16 names). Gatys et al. (2016) used VGG19's conv4_2 for content and conv1_1..5_1 for
 # style; Johnson et al. VGG16's relu2_2 for content and relu1_2, 2_2, 3_3, 4_3 for style.
@@ -404,8 +404,11 @@ class FastStyleConfig:
     style_layers: tuple[str, ...] = JOHNSON_STYLE
     vgg_weights: str = "offline-hed"  # which VGG weights defined the loss (for the record)
     vgg_arch: str = "vgg16"
+    ema_half_life_img: float = 0.0  # > 0: also keep an EMA of the weights (saved as "net_ema", used at load)
 
     def __post_init__(self) -> None:
+        if self.ema_half_life_img < 0:
+            raise ValueError(f"FastStyleConfig: ema_half_life_img must be >= 0, got {self.ema_half_life_img}")
         for name in (*self.content_layers, *self.style_layers):
             check_choice("layer", name, ALL_LAYERS)
         if min(self.content_weight, self.style_weight, self.tv_weight, self.color_weight) < 0 or self.lr <= 0:
@@ -449,6 +452,11 @@ def _frozen_on(vgg: VGG16Features, trainer: Trainer) -> None:
         vgg.to(memory_format=torch.channels_last)
 
 
+def _ema(name: str, model: nn.Module, half_life_img: float) -> dict[str, EMA] | None:
+    """``{name + "_ema": EMA}`` for a Trainer, or None when the half-life is 0 (no average kept)."""
+    return {f"{name}_ema": EMA(model, half_life_img)} if half_life_img > 0 else None
+
+
 def fast_style_trainer(
     net: nn.Module, vgg: VGG16Features, style: Tensor, data: Iterator[Any], cfg: FastStyleConfig,
     *, run_dir: str | Path | None = None, checkpoint_every: int = 0, device: str | torch.device = "auto",
@@ -462,8 +470,8 @@ def fast_style_trainer(
     phases = fast_style_phases(net, vgg, style.to(dev), cfg)
     trainer = Trainer(
         models={"net": net}, phases=phases, data=data, config=cfg, kind="fast-style", device=dev,
-        precision=precision, run_dir=run_dir, checkpoint_every=checkpoint_every, progress=progress,
-        log_every=log_every, callbacks=callbacks or [],
+        ema=_ema("net", net, cfg.ema_half_life_img), precision=precision, run_dir=run_dir,
+        checkpoint_every=checkpoint_every, progress=progress, log_every=log_every, callbacks=callbacks or [],
     )  # fmt: skip
     _frozen_on(vgg, trainer)
     return trainer
@@ -494,12 +502,16 @@ class AdaINConfig:
     batch_size: int = 8  # paper: 8 content + 8 style images
     vgg_weights: str = "offline-hed"  # the encoder the decoder was trained against: must match at use
     vgg_arch: str = "vgg16"  # ... and its architecture
+    # > 0: also keep an exponential moving average of the decoder's weights with this half-life in images
+    # (saved as "decoder_ema" and preferred at load). With a high learning rate and a short budget the last
+    # weights swing from step to step; their average is steadier (see chapter 4).
+    ema_half_life_img: float = 0.0
 
     def __post_init__(self) -> None:
         from synthlib.models.stylenets import ADAIN_LAYERS
 
         check_choice("layer", self.layer, ADAIN_LAYERS)
-        if min(self.style_weight, self.recon_weight, self.color_weight) < 0 or self.lr <= 0:
+        if min(self.style_weight, self.recon_weight, self.color_weight, self.ema_half_life_img) < 0 or self.lr <= 0:
             raise ValueError(f"AdaINConfig: the weights must be >= 0 and lr > 0, got {self}")
 
 
@@ -546,8 +558,8 @@ def adain_trainer(
         raise ValueError(f"decoder is for {decoder.config.layer!r}, AdaINConfig.layer is {cfg.layer!r}")
     trainer = Trainer(
         models={"decoder": decoder}, phases=adain_phases(decoder, vgg, cfg), data=data, config=cfg, kind="adain",
-        device=device, precision=precision, run_dir=run_dir, checkpoint_every=checkpoint_every, progress=progress,
-        log_every=log_every, callbacks=callbacks or [],
+        ema=_ema("decoder", decoder, cfg.ema_half_life_img), device=device, precision=precision, run_dir=run_dir,
+        checkpoint_every=checkpoint_every, progress=progress, log_every=log_every, callbacks=callbacks or [],
     )  # fmt: skip
     _frozen_on(vgg, trainer)
     return trainer
@@ -614,14 +626,17 @@ class StyleModel:
 
 
 def load_style_model(path: str | Path, *, device: str | torch.device = "cpu") -> StyleModel:
-    """Rebuild the model of a ``fast-style`` or ``adain`` checkpoint (one-line CheckpointError otherwise).
+    """Rebuild the model of a ``fast-style`` or ``adain`` checkpoint (one-line CheckpointError otherwise),
+    with its moving-average weights when it has them (``net_ema`` / ``decoder_ema``).
     AdaIN loads the VGG16 weights it was trained against (``config["vgg_weights"]``)."""
     from synthlib import checkpoint as ckpt_io
     from synthlib.models.vgg import load_vgg16_features
 
     ckpt = ckpt_io.load(path, kind=KINDS)
     name = "net" if ckpt["kind"] == "fast-style" else "decoder"
-    if name not in ckpt["models"]:
+    if f"{name}_ema" in ckpt["models"]:  # the averaged weights, when training kept them
+        name = f"{name}_ema"
+    elif name not in ckpt["models"]:
         raise ckpt_io.CheckpointError(f"{path}: a {ckpt['kind']} checkpoint without its {name!r} model")
     net = ckpt_io.rebuild(ckpt["models"][name]).to(device).eval()
     config = ckpt.get("config") or {}

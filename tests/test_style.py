@@ -268,6 +268,28 @@ def test_adain_trainer_learns_to_decode_and_transfer_mixes(tmp_path):
         adain_transfer(dec, vgg, c, s1, alpha=1.5)
 
 
+def test_adain_ema_is_saved_and_preferred_at_load(tmp_path):
+    torch.manual_seed(0)
+    layer = "relu2_1"
+    vgg = _vgg(layer)
+    dec = AdaINDecoder(AdaINDecoder.Config(layer=layer, width=0.25))
+    u8 = (_images(16, 16, 16, 1) * 127.5 + 127.5).round().to(torch.uint8)
+    to_float = lambda u: u.float() / 127.5 - 1  # noqa: E731
+    data = ZipBatches(TensorBatches(u8[:8], batch_size=4, transform=to_float),
+                      TensorBatches(u8[8:], batch_size=4, seed=1, transform=to_float))  # fmt: skip
+    cfg = AdaINConfig(layer=layer, lr=1e-3, ema_half_life_img=16)
+    trainer = adain_trainer(dec, vgg, data, cfg, run_dir=tmp_path, device="cpu", progress=False, log_every=1)
+    trainer.fit(6)
+    ema = trainer.emas["decoder_ema"].model
+    # the average lags behind the trained weights: it is a different model, and the one loaded
+    assert any(not torch.equal(p, q) for p, q in zip(dec.parameters(), ema.parameters()))
+    model = load_style_model(trainer.save())
+    for p, q in zip(model.net.parameters(), ema.parameters()):
+        torch.testing.assert_close(p, q)
+    with pytest.raises(ValueError, match="ema_half_life_img"):
+        FastStyleConfig(ema_half_life_img=-1)
+
+
 def test_adain_config_guards_against_the_wrong_encoder():
     with pytest.raises(ValueError, match="vgg_weights"):
         adain_trainer(AdaINDecoder(AdaINDecoder.Config(layer="relu2_1", width=0.25)), _vgg("relu2_1"), iter([]),
