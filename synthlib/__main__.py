@@ -1,4 +1,4 @@
-"""Command line: ``python -m synthlib {data,sample,translate,stylize} ...``."""
+"""Command line: ``python -m synthlib {data,sample,translate,stylize,inpaint,upscale} ...``."""
 
 from __future__ import annotations
 
@@ -177,6 +177,97 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _restoration_io(verb: str, args: argparse.Namespace, kind: str):
+    """Shared checks of inpaint and upscale: output name, not overwriting an input, device, checkpoint kind."""
+    from pathlib import Path
+
+    from synthlib.imageio import IMAGE_SUFFIXES
+    from synthlib.restoration import load_restoration_model
+    from synthlib.train import pick_device
+
+    out = Path(args.out)
+    if out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ValueError(f"--out {args.out}: give an image file name ending in one of {', '.join(IMAGE_SUFFIXES)}")
+    inputs = [Path(args.image)] + ([Path(args.mask)] if getattr(args, "mask", None) else [])
+    if out.exists() and any(p.exists() and out.resolve() == p.resolve() for p in inputs):
+        raise ValueError(f"--out {args.out} is one of the inputs; choose another file name so it is not overwritten")
+    device = pick_device(args.device)
+    model = load_restoration_model(args.checkpoint, kind=("inpaint", "sr"), device=device)
+    if model.kind != kind:
+        other = "upscale" if model.kind == "sr" else "inpaint"
+        raise ValueError(f"{args.checkpoint} holds a '{model.kind}' model; {verb} needs a '{kind}' checkpoint "
+                         f"(use `python -m synthlib {other}` for this one)")
+    return model, device
+
+
+def _cmd_inpaint(args: argparse.Namespace) -> int:
+    """Read and check image, mask and checkpoint first; the known pixels of the output are the input's."""
+    import time
+
+    import torch
+
+    from synthlib.imageio import read_image, write_image
+    from synthlib.restoration import inpaint_with
+
+    fail = functools.partial(_fail, "inpaint")
+    try:
+        image = read_image(args.image, what="--image")
+        mask_rgb = read_image(args.mask, what="--mask")
+        if mask_rgb.shape[-2:] != image.shape[-2:]:
+            return fail(f"--mask {args.mask} is {mask_rgb.shape[-1]}x{mask_rgb.shape[-2]} pixels but --image "
+                        f"{args.image} is {image.shape[-1]}x{image.shape[-2]}; they must have the same size")
+        hole = mask_rgb.mean(1)[0] > 0.0  # grey level above 127 of 255: white marks the missing pixels
+        if bool(hole.all()):
+            return fail(f"--mask {args.mask} marks every pixel as missing (white); there is nothing to inpaint from")
+        model, _ = _restoration_io("inpaint", args, "inpaint")
+        t0 = time.perf_counter()
+        out = inpaint_with(model.net, image, hole).cpu() if bool(hole.any()) else image
+        seconds = time.perf_counter() - t0
+        path = write_image(out, args.out)
+    except (ValueError, OSError) as e:
+        return fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except torch.cuda.OutOfMemoryError:
+        return fail("out of GPU memory; use a smaller image or --device cpu")
+    if not bool(hole.any()):
+        print("python -m synthlib inpaint: note: the mask has no white pixels; the image is written unchanged",
+              file=sys.stderr)
+    h, w = image.shape[-2:]
+    print(f"inpainted {args.image} ({w}x{h}, {100 * float(hole.float().mean()):.1f} % missing, {seconds:.2f} s) "
+          f"-> {path}", file=sys.stderr)
+    return 0
+
+
+def _cmd_upscale(args: argparse.Namespace) -> int:
+    """Upscale one image by the factor saved in an ``sr`` checkpoint."""
+    import time
+
+    import torch
+
+    from synthlib.imageio import read_image, write_image
+    from synthlib.restoration import upscale_with
+
+    fail = functools.partial(_fail, "upscale")
+    try:
+        image = read_image(args.image, what="--image")
+        model, _ = _restoration_io("upscale", args, "sr")
+        factor = int(model.net.config.scale)
+        h, w = image.shape[-2:]
+        if h * w * factor * factor > 64_000_000:
+            return fail(f"--image {args.image} is {w}x{h}; x{factor} would be {w * factor}x{h * factor} pixels "
+                        f"(over 64 megapixels); crop or shrink it first")
+        t0 = time.perf_counter()
+        out = upscale_with(model.net, image).cpu()
+        seconds = time.perf_counter() - t0
+        path = write_image(out, args.out)
+    except (ValueError, OSError) as e:
+        return fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except torch.cuda.OutOfMemoryError:
+        return fail("out of GPU memory; use a smaller image or --device cpu")
+    print(f"upscaled {args.image} x{factor} ({w}x{h} -> {w * factor}x{h * factor}, {seconds:.2f} s) -> {path}",
+          file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m synthlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -244,6 +335,31 @@ def main(argv: list[str] | None = None) -> int:
                    help="gatys: VGG16 (offline weights exist) or VGG19 (torchvision's ImageNet weights; needs internet once)")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, ...")
     p.set_defaults(func=_cmd_stylize)
+
+    p = sub.add_parser(
+        "inpaint",
+        help="fill the missing pixels of a photo with a trained inpainting network",
+        description="Inpaint one image with the network of an 'inpaint' checkpoint (chapter 6). MASK is an image "
+        "of the same size whose white pixels (grey level above 127) are missing. Any image size: the network's "
+        "input is padded and the output cropped back; every known pixel of the output is the input's.",
+    )
+    p.add_argument("checkpoint", help="a checkpoint.pt of kind inpaint (e.g. runs/06_restoration/inpaint/checkpoint.pt)")
+    p.add_argument("--image", required=True, help="the photo (any image file)")
+    p.add_argument("--mask", required=True, help="an image of the same size: white = missing, black = known")
+    p.add_argument("--out", "-o", required=True, help="output image file (.png, .jpg, ...)")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, ...")
+    p.set_defaults(func=_cmd_inpaint)
+
+    p = sub.add_parser(
+        "upscale",
+        help="super-resolve a photo with a trained SRResNet/SRGAN checkpoint",
+        description="Upscale one image by the factor saved in an 'sr' checkpoint (chapter 6: x4).",
+    )
+    p.add_argument("checkpoint", help="a checkpoint.pt of kind sr (e.g. runs/06_restoration/sr/checkpoint.pt)")
+    p.add_argument("--image", required=True, help="the low-resolution photo (any image file)")
+    p.add_argument("--out", "-o", required=True, help="output image file (.png, .jpg, ...)")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, ...")
+    p.set_defaults(func=_cmd_upscale)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -1,4 +1,4 @@
-"""Image restoration, part 1: the degradations and the classical methods (Chapter 6, issue 11).
+"""Image restoration (Chapter 6): degradations, classical methods, Deep Image Prior and learned models.
 
 Each restoration problem is an inverse problem ``y = A(x) + n``: a known degradation ``A`` of a
 clean photo ``x``, which a method must undo with the help of some prior. This module gives the
@@ -12,6 +12,18 @@ methods that the learned ones must beat, taken from the libraries rather than re
 * x4 super-resolution (``A`` = antialiased downscaling): :func:`upscale` with bicubic or Lanczos
   interpolation (PIL).
 
+Then the two generations of deep methods that the chapter scores against them, with PSNR and SSIM
+from torchmetrics (:func:`scores`):
+
+* :func:`deep_image_prior` -- no training data at all: a randomly initialised encoder-decoder
+  (:class:`~synthlib.models.DIPNet`) fitted to the one degraded image; its structure is the prior.
+* learned inpainting (:func:`inpaint_trainer`: an :class:`~synthlib.models.InpaintUNet` with gated or
+  partial convolutions; hole/valid L1, perceptual, style, TV and PatchGAN terms) and learned x4
+  super-resolution (:func:`sr_trainer`: :class:`~synthlib.models.SRResNet` with a pixel loss, then SRGAN's
+  feature + adversarial fine-tuning), both on the shared :class:`~synthlib.train.Trainer` over crops of
+  the training photographs (:class:`MaskedBatches`, :class:`DownscaledBatches`); :func:`inpaint_with`
+  and :func:`upscale_with` apply them to any image size, :func:`load_restoration_model` rebuilds them.
+
 Pixel convention: float in [-1, 1], 3 x H x W (one image) or N x 3 x H x W. A mask is a bool tensor
 H x W (or N x H x W) that is True where pixels are **missing**.
 """
@@ -19,16 +31,31 @@ H x W (or N x H x W) that is True where pixels are **missing**.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
+
+from synthlib import losses
+from synthlib.config import check_choice
+from synthlib.losses import gram_matrix
+from synthlib.models.restore import composite, pad_to_multiple
+from synthlib.style import gram_style_loss
+from synthlib.train import EMA, Phase, Precision, Trainer
 
 __all__ = [
     "box_mask", "stroke_mask", "apply_mask", "add_noise", "downscale", "upscale",
     "inpaint_biharmonic", "inpaint_telea", "denoise_nl_means", "denoise_tv", "sigma_from_255",
+    "psnr", "ssim", "scores", "random_hole", "MaskedBatches", "DownscaledBatches",
+    "hole_valid_l1", "perceptual_loss", "gram_loss", "hole_total_variation",
+    "InpaintConfig", "inpaint_phases", "inpaint_trainer", "SRConfig", "sr_phases", "sr_trainer",
+    "inpaint_with", "upscale_with", "RestorationModel", "load_restoration_model",
+    "DIPConfig", "DIPResult", "deep_image_prior",
 ]  # fmt: skip
 
 
@@ -197,3 +224,562 @@ def upscale(image: Tensor, factor: int = 4, method: Literal["bicubic", "lanczos"
     channels = [np.asarray(Image.fromarray(x[..., c], mode="F").resize((w * factor, h * factor), filters[method]))
                 for c in range(3)]
     return _from_numpy(np.stack(channels, -1).astype(np.float64).clip(0, 1), image)
+
+
+# ----------------------------------------------------------------------------------------------
+# Scores: PSNR and SSIM (torchmetrics), per image
+# ----------------------------------------------------------------------------------------------
+
+
+def psnr(outputs: Tensor, targets: Tensor) -> Tensor:
+    """Peak signal-to-noise ratio in dB of each image (N x 3 x H x W in [-1, 1]; data range 2), from
+    torchmetrics. +6 dB = half the root-mean-square error."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio
+
+    outputs, targets = _batch(outputs).float().clamp(-1, 1), _batch(targets).float()
+    return peak_signal_noise_ratio(outputs, targets, data_range=2.0, reduction="none", dim=(1, 2, 3))
+
+
+def ssim(outputs: Tensor, targets: Tensor) -> Tensor:
+    """Structural similarity of each image (torchmetrics; Gaussian window 11, sigma 1.5; data range 2):
+    compares local means, contrasts and correlations, so it punishes blur and lost texture that PSNR forgives."""
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    outputs, targets = _batch(outputs).float().clamp(-1, 1), _batch(targets).float()
+    return structural_similarity_index_measure(outputs, targets, data_range=2.0, reduction="none")
+
+
+def _batch(x: Tensor) -> Tensor:
+    return x if x.ndim == 4 else x.unsqueeze(0)
+
+
+def scores(outputs: Tensor, targets: Tensor) -> dict[str, float]:
+    """Mean PSNR (dB) and SSIM over a batch: the chapter's table entries."""
+    return {"psnr": float(psnr(outputs, targets).mean()), "ssim": float(ssim(outputs, targets).mean())}
+
+
+# ----------------------------------------------------------------------------------------------
+# Training data: degraded batches made on the fly from clean crops (seeded, resumable)
+# ----------------------------------------------------------------------------------------------
+
+MaskKind = Literal["strokes", "boxes", "mixed"]
+
+
+def random_hole(height: int, width: int, kind: MaskKind, coverage: tuple[float, float],
+                generator: torch.Generator) -> Tensor:
+    """One hole mask (bool H x W, True = missing) of ``kind``; "mixed" draws strokes 3 times in 4."""
+    if kind not in ("strokes", "boxes", "mixed"):
+        raise ValueError(f"mask kind must be 'strokes', 'boxes' or 'mixed', got {kind!r}")
+    if kind == "mixed":
+        kind = "boxes" if float(torch.rand((), generator=generator)) < 0.25 else "strokes"
+    make = stroke_mask if kind == "strokes" else box_mask
+    return make(height, width, coverage=coverage, generator=generator)
+
+
+class MaskedBatches:
+    """Batches ``(images, holes)`` for inpainting: each clean batch from ``batches`` with a fresh hole per
+    image (N x 1 x H x W float, 1 = missing). Hole ``k`` comes from ``Generator().manual_seed(seed * 1_000_003 + k)``,
+    so a resumed run sees the same holes; ``state_dict`` also holds the clean batches' position."""
+
+    def __init__(self, batches: Iterator[Tensor], *, kind: MaskKind = "mixed",
+                 coverage: tuple[float, float] = (0.1, 0.3), seed: int = 0) -> None:
+        _check_coverage(coverage)
+        random_hole(8, 8, kind, coverage, torch.Generator().manual_seed(0))  # validates kind
+        self.batches, self.kind, self.coverage, self.seed, self.count = batches, kind, coverage, seed, 0
+
+    def __iter__(self) -> MaskedBatches:
+        return self
+
+    def __next__(self) -> tuple[Tensor, Tensor]:
+        images = next(self.batches)
+        n, _, h, w = images.shape
+        holes = []
+        for _ in range(n):
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.count)
+            holes.append(random_hole(h, w, self.kind, self.coverage, g))
+            self.count += 1
+        return images, torch.stack(holes).unsqueeze(1).float()
+
+    def state_dict(self) -> dict[str, Any]:
+        inner = self.batches.state_dict() if hasattr(self.batches, "state_dict") else None
+        return {"count": self.count, "seed": self.seed, "inner": inner}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state["seed"] != self.seed:
+            raise ValueError(f"checkpoint's masks used seed={state['seed']}, these use seed={self.seed}; use the same")
+        self.count = int(state["count"])
+        if state["inner"] is not None and hasattr(self.batches, "load_state_dict"):
+            self.batches.load_state_dict(state["inner"])
+
+
+class DownscaledBatches:
+    """Batches ``(low, high)`` for super-resolution: ``low = downscale(high, factor)`` (antialiased bicubic,
+    the degradation the models are scored on); resumable like the clean batches it wraps."""
+
+    def __init__(self, batches: Iterator[Tensor], factor: int = 4) -> None:
+        if factor < 2:
+            raise ValueError(f"factor must be >= 2, got {factor}")
+        self.batches, self.factor = batches, factor
+
+    def __iter__(self) -> DownscaledBatches:
+        return self
+
+    def __next__(self) -> tuple[Tensor, Tensor]:
+        high = next(self.batches)
+        return downscale(high, self.factor), high
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"inner": self.batches.state_dict() if hasattr(self.batches, "state_dict") else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state["inner"] is not None and hasattr(self.batches, "load_state_dict"):
+            self.batches.load_state_dict(state["inner"])
+
+
+# ----------------------------------------------------------------------------------------------
+# Losses of the learned models
+# ----------------------------------------------------------------------------------------------
+
+
+def hole_valid_l1(prediction: Tensor, target: Tensor, hole: Tensor, *, squared: bool = False) -> tuple[Tensor, Tensor]:
+    """Liu et al.'s two pixel terms: mean absolute error over the missing pixels and over the known ones,
+    each divided by the number of all pixels (so a small hole weighs little, as in the paper).
+    ``squared=True`` takes squared errors instead (what PSNR measures)."""
+    diff = (prediction.float() - target.float())
+    diff = diff.square() if squared else diff.abs()
+    hole = hole.float().expand_as(diff)
+    return (diff * hole).mean(), (diff * (1 - hole)).mean()
+
+
+def perceptual_loss(features: dict[str, Tensor], targets: dict[str, Tensor]) -> Tensor:
+    """Mean over layers of the relative absolute error of VGG features (``mean|f - t| / mean|t|``): the
+    scale-free counterpart of Johnson's and Liu's feature losses (see :mod:`synthlib.style`)."""
+    terms = [(features[k].float() - t.detach().float()).abs().mean() / t.detach().float().abs().mean().clamp_min(1e-12)
+             for k, t in targets.items()]
+    return torch.stack(terms).mean()
+
+
+def gram_loss(features: dict[str, Tensor], targets: dict[str, Tensor]) -> Tensor:
+    """Liu et al.'s style term: relative squared error between each image's Gram matrices and its target's."""
+    return gram_style_loss(features, {k: gram_matrix(t.detach()) for k, t in targets.items()})
+
+
+def hole_total_variation(image: Tensor, hole: Tensor) -> Tensor:
+    """Total variation on the 1-pixel dilation of the hole only (Liu et al.): smooths seams, not the photo."""
+    region = F.max_pool2d(hole.float(), 3, stride=1, padding=1)
+    dy = (image[..., 1:, :] - image[..., :-1, :]).abs() * region[..., 1:, :]
+    dx = (image[..., :, 1:] - image[..., :, :-1]).abs() * region[..., :, 1:]
+    return dy.float().mean() + dx.float().mean()
+
+
+# ----------------------------------------------------------------------------------------------
+# Learned inpainting (partial / gated convolution U-Net) on the shared Trainer
+# ----------------------------------------------------------------------------------------------
+
+PERCEPTUAL_LAYERS = ("relu1_1", "relu2_1", "relu3_1")  # Liu et al.'s pool1..pool3, as relu taps
+
+
+@dataclass
+class InpaintConfig:
+    """Loss weights and optimiser of learned inpainting. Liu et al.'s recipe is valid 1, hole 6, perceptual
+    0.05, style 120, TV 0.1 on *absolute* losses; synthlib's feature terms are relative, so their weights here
+    are our own (0 switches a term off). ``adv_weight > 0`` adds a PatchGAN on the composited output."""
+
+    hole_weight: float = 6.0
+    valid_weight: float = 1.0
+    pixel_loss: str = "l1"  # "l1" (Liu et al.) or "mse" (the error PSNR measures)
+    perceptual_weight: float = 0.0
+    style_weight: float = 0.0
+    tv_weight: float = 0.0
+    adv_weight: float = 0.0
+    gan_loss: str = "hinge"
+    lr: float = 2e-4  # Liu et al.: 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    batch_size: int = 8
+    mask_kind: str = "mixed"
+    coverage: tuple[float, float] = (0.1, 0.3)
+    layers: tuple[str, ...] = PERCEPTUAL_LAYERS
+    vgg_weights: str = "offline-hed"
+    vgg_arch: str = "vgg16"
+    ema_half_life_img: float = 0.0
+
+    def __post_init__(self) -> None:
+        weights = ("hole_weight", "valid_weight", "perceptual_weight", "style_weight", "tv_weight", "adv_weight")
+        for name in weights:
+            if getattr(self, name) < 0:
+                raise ValueError(f"InpaintConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if self.hole_weight + self.valid_weight == 0:
+            raise ValueError("InpaintConfig: hole_weight and valid_weight are both 0; the model would learn no pixels")
+        if self.lr <= 0 or self.lr_d <= 0:
+            raise ValueError(f"InpaintConfig: learning rates must be > 0, got lr={self.lr}, lr_d={self.lr_d}")
+        losses.get_gan_loss(self.gan_loss)
+        check_choice("pixel_loss", self.pixel_loss, ("l1", "mse"))
+        _check_coverage(self.coverage)
+
+    @property
+    def needs_vgg(self) -> bool:
+        return self.perceptual_weight > 0 or self.style_weight > 0
+
+
+def _add_term(loss: Tensor, logs: dict[str, Tensor], name: str, weight: float, value: Tensor) -> Tensor:
+    """``loss + weight * value``, with ``value`` logged under ``name``."""
+    logs[name] = value.detach()
+    return loss + weight * value
+
+
+def _g_and_d_phases(G: nn.Module, D: nn.Module | None, cfg: Any, g_step: Any, d_step: Any) -> list[Phase]:
+    """[the D step,] then the G step (D frozen in it), each with its own Adam (``cfg.lr_d``, ``cfg.lr``)."""
+    phases = []
+    if D is not None:
+        phases.append(Phase("D", d_step, torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas)))
+    phases.append(Phase("G", g_step, torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=cfg.betas),
+                        freeze=[D] if D is not None else []))
+    return phases
+
+
+def inpaint_phases(G: nn.Module, cfg: InpaintConfig, vgg: nn.Module | None = None,
+                   D: nn.Module | None = None) -> list[Phase]:
+    """[D step on real photos vs composited outputs,] then the G step on batches ``(images, holes)``."""
+    d_loss_fn, g_loss_fn = losses.get_gan_loss(cfg.gan_loss)
+
+    def forward(batch: Any, scratch: dict[str, Any]) -> None:
+        if "out" not in scratch:
+            images, holes = batch
+            scratch["out"] = G(images, holes)
+            scratch["comp"] = composite(images, scratch["out"], holes)
+
+    def d_step(batch: Any, scratch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        forward(batch, scratch)
+        real, fake = D(batch[0]), D(scratch["comp"].detach())
+        return d_loss_fn(real, fake), {"real_logits": real.detach().mean(), "fake_logits": fake.detach().mean()}
+
+    def g_step(batch: Any, scratch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        forward(batch, scratch)
+        images, holes = batch
+        out, comp = scratch["out"], scratch["comp"]
+        hole_l1, valid_l1 = hole_valid_l1(out, images, holes, squared=cfg.pixel_loss == "mse")
+        logs: dict[str, Tensor] = {}
+        loss = _add_term(torch.zeros((), device=out.device), logs, "hole", cfg.hole_weight, hole_l1)
+        loss = _add_term(loss, logs, "valid", cfg.valid_weight, valid_l1)
+        if cfg.needs_vgg:
+            with torch.no_grad():
+                target = vgg(images, cfg.layers)
+            f_out, f_comp = vgg(out, cfg.layers), vgg(comp, cfg.layers)
+            if cfg.perceptual_weight > 0:
+                perc = perceptual_loss(f_out, target) + perceptual_loss(f_comp, target)
+                loss = _add_term(loss, logs, "perceptual", cfg.perceptual_weight, perc)
+            if cfg.style_weight > 0:
+                sty = gram_loss(f_out, target) + gram_loss(f_comp, target)
+                loss = _add_term(loss, logs, "style", cfg.style_weight, sty)
+        if cfg.tv_weight > 0:
+            loss = _add_term(loss, logs, "tv", cfg.tv_weight, hole_total_variation(comp, holes))
+        if D is not None:
+            loss = _add_term(loss, logs, "adv", cfg.adv_weight, g_loss_fn(D(comp)))
+        return loss, logs
+
+    return _g_and_d_phases(G, D, cfg, g_step, d_step)
+
+
+def _check_encoder(cfg: Any, vgg: nn.Module | None, what: str) -> None:
+    if vgg is None:
+        raise ValueError(f"{what} has feature-loss weights > 0 and needs a VGG feature extractor (vgg=...)")
+    if (cfg.vgg_weights, cfg.vgg_arch) != (vgg.config.weights, vgg.config.arch):
+        raise ValueError(f"{what}.vgg_weights/vgg_arch = {cfg.vgg_weights!r}/{cfg.vgg_arch!r} but the extractor has "
+                         f"{vgg.config.weights!r}/{vgg.config.arch!r}")
+
+
+def inpaint_trainer(
+    G: nn.Module, data: Iterator[Any], cfg: InpaintConfig, *, vgg: nn.Module | None = None,
+    D: nn.Module | None = None, run_dir: str | Path | None = None, checkpoint_every: int = 0,
+    device: str | torch.device = "auto", precision: Precision = "auto", progress: bool = True, log_every: int = 10,
+    callbacks: list | None = None,
+) -> Trainer:
+    """A Trainer of kind ``"inpaint"`` (models ``G`` [, ``D``] [, ``G_ema``]) over batches ``(images, holes)``."""
+    if cfg.needs_vgg:
+        _check_encoder(cfg, vgg, "InpaintConfig")
+    if (cfg.adv_weight > 0) != (D is not None):
+        raise ValueError("InpaintConfig.adv_weight > 0 needs a discriminator D, and a D needs adv_weight > 0")
+    models = {"G": G} if D is None else {"G": G, "D": D}
+    trainer = Trainer(
+        models=models, phases=inpaint_phases(G, cfg, vgg if cfg.needs_vgg else None, D), data=data, config=cfg,
+        kind="inpaint", ema=EMA(G, cfg.ema_half_life_img) if cfg.ema_half_life_img > 0 else None, device=device,
+        precision=precision, run_dir=run_dir, checkpoint_every=checkpoint_every, progress=progress,
+        log_every=log_every, callbacks=callbacks or [],
+    )  # fmt: skip
+    if vgg is not None:
+        _frozen_vgg(vgg, trainer)
+    return trainer
+
+
+def _frozen_vgg(vgg: nn.Module, trainer: Trainer) -> None:
+    vgg.to(trainer.device).eval().requires_grad_(False)
+    if trainer.channels_last:
+        vgg.to(memory_format=torch.channels_last)
+
+
+# ----------------------------------------------------------------------------------------------
+# Learned x4 super-resolution: SRResNet, then SRGAN's perceptual + adversarial fine-tuning
+# ----------------------------------------------------------------------------------------------
+
+SR_PERCEPTUAL_LAYERS = ("relu2_2", "relu3_3")  # SRGAN used VGG19's relu5_4 (ImageNet); see the chapter
+
+
+@dataclass
+class SRConfig:
+    """SRResNet (pixel loss only) or SRGAN (pixel + VGG feature + adversarial) training.
+
+    Ledig et al. trained SRResNet with MSE and SRGAN with a VGG content loss plus 1e-3 x the adversarial
+    loss, starting from SRResNet. ``pixel_weight`` keeps an L1/MSE anchor in SRGAN (ESRGAN does the same)."""
+
+    pixel_loss: str = "l1"  # "l1" (EDSR's choice: sharper, trains faster) or "mse" (SRResNet's)
+    pixel_weight: float = 1.0
+    perceptual_weight: float = 0.0
+    adv_weight: float = 0.0
+    gan_loss: str = "nonsaturating"
+    lr: float = 1e-4  # paper: 1e-4
+    lr_d: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    batch_size: int = 16
+    factor: int = 4
+    layers: tuple[str, ...] = SR_PERCEPTUAL_LAYERS
+    vgg_weights: str = "offline-hed"
+    vgg_arch: str = "vgg16"
+    ema_half_life_img: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_choice("pixel_loss", self.pixel_loss, ("l1", "mse"))
+        for name in ("pixel_weight", "perceptual_weight", "adv_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"SRConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if self.pixel_weight + self.perceptual_weight == 0:
+            raise ValueError("SRConfig: pixel_weight and perceptual_weight are both 0; nothing ties the output to the photo")
+        if self.lr <= 0 or self.lr_d <= 0:
+            raise ValueError(f"SRConfig: learning rates must be > 0, got lr={self.lr}, lr_d={self.lr_d}")
+        losses.get_gan_loss(self.gan_loss)
+
+
+def sr_phases(G: nn.Module, cfg: SRConfig, vgg: nn.Module | None = None, D: nn.Module | None = None) -> list[Phase]:
+    """[D step on photos vs upscaled outputs,] then the G step on batches ``(low, high)``."""
+    d_loss_fn, g_loss_fn = losses.get_gan_loss(cfg.gan_loss)
+    pixel = F.l1_loss if cfg.pixel_loss == "l1" else F.mse_loss
+
+    def forward(batch: Any, scratch: dict[str, Any]) -> Tensor:
+        if "out" not in scratch:
+            scratch["out"] = G(batch[0])
+        return scratch["out"]
+
+    def d_step(batch: Any, scratch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        real, fake = D(batch[1]), D(forward(batch, scratch).detach())
+        return d_loss_fn(real, fake), {"real_logits": real.detach().mean(), "fake_logits": fake.detach().mean()}
+
+    def g_step(batch: Any, scratch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        out, high = forward(batch, scratch), batch[1]
+        logs: dict[str, Tensor] = {}
+        loss = _add_term(torch.zeros((), device=out.device), logs, "pixel", cfg.pixel_weight,
+                         pixel(out.float(), high.float()))
+        if cfg.perceptual_weight > 0:
+            with torch.no_grad():
+                target = vgg(high, cfg.layers)
+            perc = perceptual_loss(vgg(out, cfg.layers), target)
+            loss = _add_term(loss, logs, "perceptual", cfg.perceptual_weight, perc)
+        if D is not None:
+            loss = _add_term(loss, logs, "adv", cfg.adv_weight, g_loss_fn(D(out)))
+        return loss, logs
+
+    return _g_and_d_phases(G, D, cfg, g_step, d_step)
+
+
+def sr_trainer(
+    G: nn.Module, data: Iterator[Any], cfg: SRConfig, *, vgg: nn.Module | None = None, D: nn.Module | None = None,
+    run_dir: str | Path | None = None, checkpoint_every: int = 0, device: str | torch.device = "auto",
+    precision: Precision = "auto", progress: bool = True, log_every: int = 10, callbacks: list | None = None,
+) -> Trainer:
+    """A Trainer of kind ``"sr"`` (models ``G`` [, ``D``] [, ``G_ema``]) over batches ``(low, high)``."""
+    if getattr(G, "config", None) is not None and getattr(G.config, "scale", cfg.factor) != cfg.factor:
+        raise ValueError(f"the network upscales x{G.config.scale} but SRConfig.factor is {cfg.factor}")
+    if cfg.perceptual_weight > 0:
+        _check_encoder(cfg, vgg, "SRConfig")
+    if (cfg.adv_weight > 0) != (D is not None):
+        raise ValueError("SRConfig.adv_weight > 0 needs a discriminator D, and a D needs adv_weight > 0")
+    models = {"G": G} if D is None else {"G": G, "D": D}
+    trainer = Trainer(
+        models=models, phases=sr_phases(G, cfg, vgg if cfg.perceptual_weight > 0 else None, D), data=data,
+        config=cfg, kind="sr", ema=EMA(G, cfg.ema_half_life_img) if cfg.ema_half_life_img > 0 else None,
+        device=device, precision=precision, run_dir=run_dir, checkpoint_every=checkpoint_every, progress=progress,
+        log_every=log_every, callbacks=callbacks or [],
+    )  # fmt: skip
+    if vgg is not None:
+        _frozen_vgg(vgg, trainer)
+    return trainer
+
+
+# ----------------------------------------------------------------------------------------------
+# Applying trained models (any image size), loading checkpoints
+# ----------------------------------------------------------------------------------------------
+
+KINDS = ("inpaint", "sr")
+
+
+@torch.no_grad()
+def inpaint_with(G: nn.Module, images: Tensor, holes: Tensor) -> Tensor:
+    """Inpaint images of any size with an :class:`~synthlib.models.InpaintUNet`: pad to a multiple of
+    ``2**depth``, predict, crop back, and composite, so every known pixel is returned exactly.
+    ``images`` N x 3 x H x W (or 3 x H x W), ``holes`` bool/float N x H x W, N x 1 x H x W or H x W (True = missing)."""
+    single = images.ndim == 3
+    x = _batch(images)
+    h = holes.float()
+    h = h.view(1, 1, *h.shape) if h.ndim == 2 else h.unsqueeze(1) if h.ndim == 3 else h
+    if h.shape[-2:] != x.shape[-2:] or h.shape[1] != 1:
+        raise ValueError(f"the hole mask's size {tuple(h.shape[-2:])} does not match the image's {tuple(x.shape[-2:])}")
+    device = next(G.parameters()).device
+    x, h = x.to(device).float(), h.expand(x.shape[0], 1, *x.shape[-2:]).to(device)
+    multiple = 2 ** G.config.depth
+    xp, size = pad_to_multiple(x, multiple)
+    hp, _ = pad_to_multiple(h, multiple)
+    pred = G(xp, hp)[..., : size[0], : size[1]].clamp(-1, 1)
+    out = composite(x, pred, h)
+    return out[0] if single else out
+
+
+@torch.no_grad()
+def upscale_with(G: nn.Module, images: Tensor) -> Tensor:
+    """Upscale images (N x 3 x h x w or 3 x h x w) by the network's factor; clamped to [-1, 1]."""
+    single = images.ndim == 3
+    device = next(G.parameters()).device
+    out = G(_batch(images).to(device).float()).clamp(-1, 1)
+    return out[0] if single else out
+
+
+@dataclass
+class RestorationModel:
+    """A trained restoration network from a checkpoint: ``kind`` "inpaint" or "sr", the network (its
+    EMA weights when training kept them), and the training config (a dict)."""
+
+    kind: str
+    net: nn.Module
+    config: dict[str, Any]
+
+
+def load_restoration_model(path: str | Path, *, kind: str | Sequence[str] = KINDS,
+                           device: str | torch.device = "cpu") -> RestorationModel:
+    """Rebuild the generator of an ``inpaint`` or ``sr`` checkpoint (one-line CheckpointError otherwise)."""
+    from synthlib import checkpoint as ckpt_io
+
+    ckpt = ckpt_io.load(path, kind=kind)
+    name = "G_ema" if "G_ema" in ckpt["models"] else "G"
+    if name not in ckpt["models"]:
+        raise ckpt_io.CheckpointError(f"{path}: a {ckpt['kind']} checkpoint without its generator 'G'")
+    net = ckpt_io.rebuild(ckpt["models"][name]).to(device).eval()
+    return RestorationModel(kind=ckpt["kind"], net=net, config=ckpt.get("config") or {})
+
+
+# ----------------------------------------------------------------------------------------------
+# Deep Image Prior: fit a randomly initialised network to one degraded image
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DIPConfig:
+    """Deep Image Prior (Ulyanov, Vedaldi & Lempitsky 2018). Defaults: the paper's Adam lr 0.01, input
+    perturbation sigma 1/30 at every step, and an exponential average of the outputs (0.99) for denoising."""
+
+    steps: int = 2000
+    lr: float = 0.01
+    input_noise: float = 1.0 / 30  # std of the fresh noise added to the fixed input z at each step
+    average: float = 0.99  # weight of the running average of the outputs; 0 = no average
+    channels: tuple[int, ...] = (32, 64, 64, 128)
+    skip_channels: int = 4
+    input_channels: int = 32
+    eval_every: int = 25
+    max_seconds: float | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.eval_every < 1 or self.lr <= 0 or self.input_noise < 0 or not 0 <= self.average < 1:
+            raise ValueError(f"DIPConfig: need steps >= 1, eval_every >= 1, lr > 0, input_noise >= 0, "
+                             f"0 <= average < 1; got {self}")
+
+
+@dataclass
+class DIPResult:
+    """What :func:`deep_image_prior` found: the output after the last step, the (averaged) output at the
+    step with the best PSNR against the clean image when one was given (an oracle: the clean image is
+    not known in practice), and the PSNR trace ``{"step": [...], "psnr": [...], "psnr_avg": [...], "loss": [...]}``."""
+
+    final: Tensor
+    best: Tensor | None
+    best_step: int | None
+    trace: dict[str, list[float]]
+    steps: int
+    seconds: float
+
+
+def deep_image_prior(degraded: Tensor, cfg: DIPConfig = DIPConfig(), *, hole: Tensor | None = None,
+                     factor: int = 1, clean: Tensor | None = None, device: str | torch.device = "cpu",
+                     callback: Callable[[int, Tensor], None] | None = None) -> DIPResult:
+    """Fit ``x = f_theta(z)`` so that the degradation of ``x`` matches ``degraded`` (3 x h x w):
+    denoising (``x`` itself), inpainting (the known pixels, ``hole`` True = missing) or super-resolution
+    (``downscale(x, factor)``). The network's structure is the prior: it fits natural images before noise,
+    so the output gets cleaner first and then learns the noise too — hence early stopping.
+
+    The output has the degraded image's size times ``factor``; both sides of the output must be
+    multiples of ``2**len(cfg.channels)`` (crop or pad the photo first). ``clean`` (the true photo) is used
+    only to trace PSNR and pick the oracle best iterate. Stops after ``cfg.steps`` or ``cfg.max_seconds``."""
+    import time
+
+    from synthlib.models.restore import DIPNet, dip_input
+
+    if degraded.ndim != 3 or degraded.shape[0] != 3:
+        raise ValueError(f"degraded must be one RGB image 3 x H x W, got shape {tuple(degraded.shape)}")
+    height, width = degraded.shape[-2] * factor, degraded.shape[-1] * factor
+    if hole is not None:
+        _check_mask(degraded, hole)
+    if clean is not None and tuple(clean.shape) != (3, height, width):
+        raise ValueError(f"clean must be 3 x {height} x {width} (the output's size), got {tuple(clean.shape)}")
+    dev = torch.device(device)
+    g = torch.Generator().manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    net = DIPNet(DIPNet.Config(in_channels=cfg.input_channels, channels=tuple(cfg.channels),
+                               skip_channels=cfg.skip_channels)).to(dev)
+    z = dip_input(height, width, cfg.input_channels, g).to(dev)
+    y = degraded.to(dev).float().unsqueeze(0)
+    known = None if hole is None else (~hole).to(dev).float().view(1, 1, *hole.shape)
+    target = None if clean is None else clean.to(dev).float().unsqueeze(0)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    trace: dict[str, list[float]] = {"step": [], "psnr": [], "psnr_avg": [], "loss": []}
+    avg, best, best_step, best_psnr = None, None, None, -math.inf
+    t0, step = time.perf_counter(), 0
+    for step in range(1, cfg.steps + 1):
+        z_in = z + cfg.input_noise * torch.randn(z.shape, generator=g).to(dev) if cfg.input_noise > 0 else z
+        out = net(z_in)
+        pred = downscale(out, factor) if factor > 1 else out
+        loss = (pred - y).pow(2).mean() if known is None else ((pred - y).pow(2) * known).sum() / (3 * known.sum())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            out = out.detach()
+            avg = out if avg is None or cfg.average == 0 else cfg.average * avg + (1 - cfg.average) * out
+        done = step == cfg.steps or (cfg.max_seconds is not None and time.perf_counter() - t0 >= cfg.max_seconds)
+        if step % cfg.eval_every == 0 or done:
+            trace["step"].append(step)
+            trace["loss"].append(float(loss.detach()))
+            if target is not None:
+                p, p_avg = float(psnr(out, target)), float(psnr(avg, target))
+                trace["psnr"].append(p)
+                trace["psnr_avg"].append(p_avg)
+                if p_avg > best_psnr:
+                    best_psnr, best, best_step = p_avg, avg.clone(), step
+            if callback is not None:
+                callback(step, avg)
+        if done:
+            break
+    final = avg[0].clamp(-1, 1).cpu()
+    if hole is not None:
+        final = torch.where(hole, final, degraded.float())
+    best_img = None if best is None else best[0].clamp(-1, 1).cpu()
+    if best_img is not None and hole is not None:
+        best_img = torch.where(hole, best_img, degraded.float())
+    return DIPResult(final=final, best=best_img, best_step=best_step, trace=trace, steps=step,
+                     seconds=time.perf_counter() - t0)

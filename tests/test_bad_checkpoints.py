@@ -45,9 +45,28 @@ def _stylize_args(method: str):  # noqa: ANN202
     return args
 
 
+def _inpaint_args(tmp: Path, ckpt: Path) -> list[str]:
+    from PIL import Image
+
+    Image.new("RGB", (40, 30), (200, 100, 50)).save(tmp / "photo.png")
+    mask = Image.new("L", (40, 30), 0)
+    mask.paste(255, (10, 10, 20, 20))
+    mask.save(tmp / "mask.png")
+    return ["inpaint", str(ckpt), "--image", str(tmp / "photo.png"), "--mask", str(tmp / "mask.png"),
+            "--out", str(tmp / "out" / "filled.png")]
+
+
+def _upscale_args(tmp: Path, ckpt: Path) -> list[str]:
+    from PIL import Image
+
+    Image.new("RGB", (20, 15), (200, 100, 50)).save(tmp / "small.png")
+    return ["upscale", str(ckpt), "--image", str(tmp / "small.png"), "--out", str(tmp / "out" / "big.png")]
+
+
 VERBS = {
     "sample": _sample_args, "translate": _translate_args,
     "stylize-fast": _stylize_args("fast"), "stylize-adain": _stylize_args("adain"),
+    "inpaint": _inpaint_args, "upscale": _upscale_args,
 }
 
 

@@ -8,7 +8,8 @@ kernelspec would block on a "Select Kernel" dialog), then runs a notebook that s
 ``synthlib.widgets.explorer_ui`` and presses the arrow key on the seed slider. The kernel must
 re-render, and the picture on the page must change -- a widget that draws nothing fails here. A second
 widget notebook shows ``synthlib.widgets.comparison_ui``: the test types a name into its search box and
-clicks a direction button, and the picture and caption must follow each time.
+clicks a direction button, and the picture and caption must follow each time. A third paints an
+inpainting hole on ``synthlib.widgets.inpaint_ui``'s canvas by dragging the mouse across it.
 
 Needs Debian's ``chromium`` (``make browser`` installs it when run as root with apt) and the
 ``playwright`` package from the dev extras; without chromium the test is skipped, except under
@@ -104,6 +105,21 @@ styles = {"bright": blocks(3, n=16, scale=0.3, shift=0.7), "dark": blocks(4, n=2
 ui = style_ui(StyleMixer(decoder, vgg, photos, styles))
 ui"""
 
+# Chapter 6's mask painter on a photo of seeded blocks of pure colour, with two cheap fills: the mean colour
+# of the known pixels (a plain lambda) and OpenCV's Telea. The hole is painted in the test, with the mouse.
+INPAINT_CELL = """\
+import torch
+import torch.nn.functional as F
+from synthlib.restoration import inpaint_telea
+from synthlib.widgets import MaskPainter, inpaint_ui
+
+g = torch.Generator().manual_seed(0)
+coarse = torch.randint(0, 2, (1, 3, 4, 4), generator=g).float() * 2 - 1  # pure colours in [-1, 1]
+img = F.interpolate(coarse, size=48, mode="nearest")[0]
+mean_fill = lambda image, hole: torch.where(hole, image[:, ~hole].mean(1)[:, None, None], image)
+ui = inpaint_ui(MaskPainter(img, {"mean fill": mean_fill, "telea": inpaint_telea}, brush=4), scale=3)
+ui"""
+
 
 def widget_notebook(source: str, cell_id: str) -> dict:
     return {
@@ -130,6 +146,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (lab_dir / "explorer_check.ipynb").write_text(json.dumps(widget_notebook(EXPLORER_CELL, "explorer")))
     (lab_dir / "comparison_check.ipynb").write_text(json.dumps(widget_notebook(COMPARISON_CELL, "comparison")))
     (lab_dir / "style_check.ipynb").write_text(json.dumps(widget_notebook(STYLE_CELL, "style")))
+    (lab_dir / "inpaint_check.ipynb").write_text(json.dumps(widget_notebook(INPAINT_CELL, "inpaint")))
     # Keep JupyterLab's own state (workspaces, news prompts) out of the user's home. The user settings
     # there start empty, so the course's app-level overrides.json in the venv decides the defaults.
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(lab_dir / ".config"), "JUPYTERLAB_WORKSPACES_DIR": str(lab_dir / ".ws")}
@@ -388,3 +405,73 @@ def test_style_mixer_follows_style_and_alpha(page: "sync_api.Page", lab: str) ->
     page.wait_for_function("el => el.textContent.trim() === '0.00'", arg=readout.element_handle(), timeout=30_000)
     wait_for_new_picture(image, after_style, "moving alpha to 0 with the arrow keys")
     wait_for_caption(page, caption, ["dark", "alpha 0.00"], "after moving alpha to 0")
+
+
+def canvas_pixels(canvas: "sync_api.Locator") -> "object":
+    """What the screen shows of a <canvas> (H x W x 3 uint8), from a screenshot of the element: ipycanvas
+    draws through an OffscreenCanvas, so the page's own canvas cannot be read back with getImageData."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB"))
+
+
+# True once the caption reports a hole: "coverage X %" with X > 0.
+COVERAGE_ABOVE_ZERO = "el => /coverage (?!0\\.0 %)\\d+\\.\\d %/.test(el.innerText.replace(/\\s+/g, ' '))"
+
+
+def test_inpaint_painter_follows_the_mouse(page: "sync_api.Page", lab: str) -> None:
+    """Chapter 6's mask painter, used as a learner uses it: press the mouse on the photo, drag it across,
+    release. The canvas must show the stroke in white at once, the fills (masked | mean fill | telea)
+    must be redrawn and the caption must report the hole's coverage; "clear" must undo it all."""
+    panel, image = run_widget_notebook(page, lab, "inpaint_check.ipynb")
+    before = pixels(image)
+    # masked | mean fill | telea, each 48 px square with 2-pixel gaps, enlarged 3 times
+    assert before.shape == (48 * 3, (3 * 48 + 2 * 2) * 3), f"the results are {before.shape}, expected 144 x 444"
+    assert before.std() > 5, f"the painter drew a flat picture (pixel std {before.std():.1f} of 255)"
+    caption = panel.locator(".jp-OutputArea-output .widget-html").last
+    wait_for_caption(page, caption, ["coverage 0.0 %", "names: masked | mean fill | telea"], "before painting")
+
+    canvas = panel.locator(".jp-OutputArea-output canvas.synthlib-mask-canvas").first
+    canvas.wait_for(state="visible", timeout=30_000)
+    assert canvas.evaluate("el => [el.width, el.height]") == [48 * 3, 48 * 3], "the canvas is not 48 x 48 times 3"
+    canvas.scroll_into_view_if_needed()
+    # The kernel draws the photo into the canvas after the view appears; wait for it (a blank canvas is flat).
+    deadline = time.monotonic() + 30
+    while (shown := canvas_pixels(canvas)).std() < 5 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert shown.std() >= 5, f"the canvas shows no photo (pixel std {shown.std():.1f} of 255)"
+    h, w = shown.shape[:2]
+    assert not (shown[h // 2, int(0.2 * w) : int(0.8 * w)] >= 235).all(), "the row to paint is white already"
+
+    # Drag across the middle of the canvas, left to right, in several steps, as a hand would.
+    box = canvas.bounding_box()
+    y = box["y"] + box["height"] * 0.5
+    x0, x1 = box["x"] + box["width"] * 0.15, box["x"] + box["width"] * 0.85
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    page.mouse.move(x1, y, steps=12)
+    page.mouse.up()
+
+    after = wait_for_new_picture(image, before, "dragging the mouse across the canvas")
+    try:
+        page.wait_for_function(COVERAGE_ABOVE_ZERO, arg=caption.element_handle(), timeout=30_000)
+    except sync_api.TimeoutError:
+        raise AssertionError(f"after the drag the caption {caption.inner_text()!r} reports no coverage") from None
+    wait_for_caption(page, caption, ["mean fill", "telea"], "after the drag")
+    # The stroke is white on the canvas along the drag (the screenshot may be scaled with the device pixels).
+    shown = canvas_pixels(canvas)
+    row = shown[h // 2, int(0.2 * w) : int(0.8 * w)]
+    assert (row >= 235).all(), f"the canvas does not show the stroke in white along the drag: {row.min(0)}"
+
+    panel.get_by_role("button", name="clear").click()
+    wait_for_caption(page, caption, ["coverage 0.0 %"], "after clicking 'clear'")
+    cleared = wait_for_new_picture(image, after, "clicking 'clear'")
+    assert float(abs(cleared - before).mean()) < 1, "after 'clear' the results are not the untouched photo again"
+    deadline = time.monotonic() + 30
+    while (canvas_pixels(canvas)[h // 2, int(0.2 * w) : int(0.8 * w)] >= 235).all() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not (canvas_pixels(canvas)[h // 2, int(0.2 * w) : int(0.8 * w)] >= 235).all(), (
+        "after 'clear' the canvas still shows the stroke")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import matplotlib
 
@@ -234,3 +235,199 @@ def test_slerp_formula_matches_two_dimensional_rotation() -> None:
     a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
     t = 1 / 3
     assert torch.allclose(slerp(a, b, t), torch.tensor([math.cos(math.pi / 6), math.sin(math.pi / 6)]))
+
+
+# --- chapter 6: the inpainting mask painter -----------------------------------------------------
+
+
+def photo(height: int = 32, width: int = 40, seed: int = 0) -> torch.Tensor:
+    """A seeded photo with structure: blocks of colour plus a little noise, in [-1, 1]."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(1, 3, 4, 5, generator=g) * 2 - 1
+    img = torch.nn.functional.interpolate(coarse, size=(height, width), mode="nearest")[0]
+    return (img + 0.1 * torch.randn(img.shape, generator=g)).clamp(-1, 1)
+
+
+def mean_fill(image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """The cheapest inpainting: every missing pixel the mean colour of the known ones."""
+    mean = image[:, ~hole].mean(1)
+    return torch.where(hole, mean[:, None, None], image)
+
+
+def painter(**kwargs) -> "MaskPainter":
+    from synthlib.restoration import inpaint_telea
+    from synthlib.widgets import MaskPainter
+
+    return MaskPainter(photo(), {"mean fill": mean_fill, "telea": inpaint_telea}, **kwargs)
+
+
+def test_mask_painter_paints_discs_and_clips_at_the_border() -> None:
+    p = painter(brush=3)
+    assert p.hole.shape == (32, 40) and p.hole.dtype == torch.bool and p.coverage == 0.0
+    p.paint(20, 16)
+    ys, xs = torch.nonzero(p.hole, as_tuple=True)
+    assert ((xs - 20) ** 2 + (ys - 16) ** 2 <= 9).all()  # inside the disc only...
+    assert int(p.hole.sum()) == 29  # ...and all of it: the lattice points within radius 3
+    assert p.coverage == pytest.approx(29 / (32 * 40))
+    p.clear()
+    p.paint(0, 0, radius=5)  # a quarter disc in the corner, no error
+    assert p.hole[0, 0] and p.hole[5, 0] and p.hole[0, 5] and not p.hole[5, 5]
+    assert int(p.hole.sum()) == sum(1 for x in range(6) for y in range(6) if x * x + y * y <= 25)
+    p.clear()
+    p.paint(45, 16, radius=6)  # centred off the right edge: only the part that overlaps the photo
+    assert p.hole[:, 39].any() and not p.hole[:, :38].any()
+    p.paint(100, 100)  # entirely outside: nothing
+    p.clear()
+    p.paint(7.3, 4.8, radius=0)  # a brush under a pixel still paints the nearest one
+    assert torch.nonzero(p.hole).tolist() == [[5, 7]]
+    with pytest.raises(ValueError, match="radius"):
+        p.paint(1, 1, radius=-1)
+
+
+def test_mask_painter_stroke_is_continuous() -> None:
+    p = painter(brush=2)
+    p.stroke([(2, 10), (40, 10)])  # two points far apart, as a fast mouse move sends them
+    assert p.hole[10, 2:40].all(), "the stroke left a gap along y = 10"
+    assert p.hole[8:13, 4:38].all() and not p.hole[13:].any() and not p.hole[:8].any()
+    p.clear()
+    p.stroke([(1, 1), (30, 25), (5, 30)], radius=1)  # a polyline, diagonal segments
+    for (x0, y0), (x1, y1) in [((1, 1), (30, 25)), ((30, 25), (5, 30))]:
+        for t in torch.linspace(0, 1, 200):
+            x, y = round(float(x0 + (x1 - x0) * t)), round(float(y0 + (y1 - y0) * t))
+            assert p.hole[y, x], f"gap at ({x}, {y})"
+    p.clear()
+    p.stroke([])  # nothing to paint
+    p.stroke([(3, 3)])  # one point: one disc
+    assert p.coverage > 0
+
+
+def test_mask_painter_results_keep_known_pixels_and_show_the_hole_white() -> None:
+    p = painter(brush=4)
+    empty = p.results()
+    assert list(empty) == ["masked", "mean fill", "telea"]
+    assert all(torch.equal(img, p.image) for img in empty.values()), "no hole: every result is the photo"
+    assert p.seconds == {"mean fill": 0.0, "telea": 0.0}
+
+    p.stroke([(5, 5), (30, 20)])
+    hole = p.hole
+    results = p.results()
+    assert list(results) == ["masked", "mean fill", "telea"]
+    assert (results["masked"][:, hole] == 1.0).all()
+    for name, img in results.items():
+        assert img.shape == (3, 32, 40)
+        assert torch.equal(img[:, ~hole], p.image[:, ~hole]), f"{name} changed known pixels"
+    assert not torch.equal(results["mean fill"][:, hole], p.image[:, hole])
+    assert not torch.equal(results["telea"], results["mean fill"])
+    assert set(p.seconds) == {"mean fill", "telea"} and all(s >= 0 for s in p.seconds.values())
+    assert p.render().shape == (3, 32, 3 * 40 + 2 * 2)
+
+
+def test_mask_painter_methods_see_the_hole_not_the_photo_and_cannot_touch_known_pixels() -> None:
+    from synthlib.widgets import MaskPainter
+
+    seen = {}
+
+    def scribbler(image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        seen["image"], seen["hole"] = image.clone(), hole.clone()
+        image.fill_(0.5)  # writes into its input and into the known pixels
+        hole.zero_()
+        return image
+
+    p = MaskPainter(photo(), {"scribble": scribbler}, fill=-1.0)
+    p.paint(10, 10, radius=3)
+    out = p.results()["scribble"]
+    assert torch.equal(seen["hole"], p.hole) and p.hole.any(), "the method's writes reached the painter's hole"
+    assert (seen["image"][:, p.hole] == -1.0).all(), "the method saw true pixels in the hole"
+    assert torch.equal(out[:, ~p.hole], p.image[:, ~p.hole]) and (out[:, p.hole] == 0.5).all()
+
+
+def test_mask_painter_rejects_bad_inputs_and_bad_method_outputs() -> None:
+    from synthlib.widgets import MaskPainter
+
+    img = photo()
+    with pytest.raises(ValueError, match="3 x H x W"):
+        MaskPainter(img[0], {"m": mean_fill})
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        MaskPainter(img * 3, {"m": mean_fill})
+    with pytest.raises(ValueError, match="non-empty dict"):
+        MaskPainter(img, {})
+    with pytest.raises(ValueError, match="masked"):
+        MaskPainter(img, {"masked": mean_fill})
+    with pytest.raises(ValueError, match="callable"):
+        MaskPainter(img, {"m": 3})
+    with pytest.raises(ValueError, match="brush"):
+        MaskPainter(img, {"m": mean_fill}, brush=-2)
+    p = MaskPainter(img, {"garbage": lambda image, hole: image[:, :8, :8]})
+    with pytest.raises(ValueError, match="bool tensor"):
+        p.set_hole(torch.ones(32, 40))
+    with pytest.raises(ValueError, match="bool tensor"):
+        p.set_hole(torch.ones(8, 8, dtype=torch.bool))
+    p.set_hole(torch.ones(32, 40, dtype=torch.bool))
+    assert p.coverage == 1.0
+    with pytest.raises(ValueError, match=r"'garbage' returned \(3, 8, 8\).*\(3, 32, 40\)"):
+        p.results()
+    p.methods = {"nan": lambda image, hole: torch.full_like(image, float("nan"))}
+    with pytest.raises(ValueError, match="'nan' returned NaN"):
+        p.results()
+
+
+def test_inpaint_ui_callbacks_paint_refresh_and_clear() -> None:
+    from synthlib.widgets import InpaintUI, inpaint_ui
+
+    ui = inpaint_ui(painter(brush=2), scale=3)
+    assert isinstance(ui, InpaintUI)
+    assert (ui.canvas.width, ui.canvas.height) == (40 * 3, 32 * 3) and ui.canvas.sync_image_data is False
+    assert ui.canvas in ui.widget.children[0].children and ui.image in ui.widget.children
+    assert "application/vnd.jupyter.widget-view+json" in ui._repr_mimebundle_()
+    first = bytes(ui.image.value)
+    assert first.startswith(b"\x89PNG") and ui.caption.value.startswith("coverage 0.0 %")
+    assert "names: masked | mean fill | telea" in ui.caption.value
+
+    ui.on_move(30, 30)  # no button down: moving paints nothing
+    assert not ui.painter.hole.any()
+    ui.on_down(3 * 5 + 1, 3 * 10 + 1)  # canvas pixels; image pixel (5, 10)
+    assert ui.painter.hole[10, 5]
+    for x in range(20, 3 * 35, 15):
+        ui.on_move(x, 3 * 10 + 1)
+    assert bytes(ui.image.value) == first, "the methods ran before the stroke ended"
+    ui.on_up(3 * 35 + 1, 3 * 10 + 1)
+    assert ui.painter.hole[10, 5:36].all() and not ui.painter.hole[20:].any()
+    painted = bytes(ui.image.value)
+    assert painted != first
+    assert re.match(r"coverage (\d+\.\d) % \| mean fill \d+\.\d\d s \| telea \d+\.\d\d s \| names:", ui.caption.value)
+    shown = float(ui.caption.value.split()[1])
+    assert shown > 0 and shown == pytest.approx(100 * ui.painter.coverage, abs=0.05)
+    ui.on_move(3 * 5, 3 * 25)  # the stroke is over
+    ui.on_up(3 * 5, 3 * 25)  # a release without a press: nothing happens
+    assert not ui.painter.hole[20:].any() and bytes(ui.image.value) == painted
+
+    ui.on_down(3, 3 * 28)  # a stroke that leaves the canvas ends there
+    ui.on_move(40, 3 * 28)
+    ui.on_out(0, 3 * 28)
+    assert ui.painter.hole[28, 1:13].any() and bytes(ui.image.value) != painted
+    ui.on_move(100, 3 * 28)
+    assert not ui.painter.hole[28, 30:].any()
+
+    ui.on_clear(None)
+    assert not ui.painter.hole.any() and ui.caption.value.startswith("coverage 0.0 %")
+    assert bytes(ui.image.value) == first
+
+
+def test_inpaint_ui_brush_slider_sets_the_radius() -> None:
+    from synthlib.widgets import inpaint_ui
+
+    ui = inpaint_ui(painter(brush=1), scale=2)
+    assert ui.brush.description == "brush" and ui.brush.value == 1 and ui.clear.description == "clear"
+    ui.on_down(2 * 20 + 1, 2 * 16 + 1)
+    ui.on_up(2 * 20 + 1, 2 * 16 + 1)
+    small = int(ui.painter.hole.sum())
+    assert small == 5  # radius 1: the pixel and its four neighbours
+    ui.clear.click()
+    assert not ui.painter.hole.any()
+    ui.brush.value = 4
+    assert ui.painter.brush == 4
+    ui.on_down(2 * 20 + 1, 2 * 16 + 1)
+    ui.on_up(2 * 20 + 1, 2 * 16 + 1)
+    assert int(ui.painter.hole.sum()) == sum(1 for x in range(-4, 5) for y in range(-4, 5) if x * x + y * y <= 16)
+    with pytest.raises(ValueError, match="scale"):
+        inpaint_ui(ui.painter, scale=0)

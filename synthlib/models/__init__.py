@@ -10,6 +10,7 @@ from synthlib.models.classifier import EmojiStyleClassifier
 from synthlib.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from synthlib.models.patchgan import PatchGANDiscriminator
 from synthlib.models.resnet_gen import ResnetGenerator
+from synthlib.models.restore import DIPNet, InpaintUNet, SRResNet
 from synthlib.models.stylenets import AdaINDecoder, TransformerNet
 from synthlib.models.toy import MLPDiscriminator, MLPGenerator
 from synthlib.models.unet import UNetGenerator
@@ -20,4 +21,5 @@ __all__ = [
     "build", "register", "registered", "spec",
     "PatchGANDiscriminator", "ResnetGenerator", "UNetGenerator",
     "EmojiStyleClassifier", "VGG16Features", "AdaINDecoder", "TransformerNet",
+    "DIPNet", "InpaintUNet", "SRResNet",
 ]
