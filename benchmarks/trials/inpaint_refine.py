@@ -1,0 +1,46 @@
+"""Trial behind chapter 6's inpainting results: what an InpaintUNet learns in a CPU budget, scored six times during
+training on the chapter's nine held-out photos at 192 px (its stroke and box masks), against the harmonic fill and
+biharmonic inpainting.
+
+    .venv/bin/python benchmarks/trials/inpaint_refine.py SECONDS CROP BATCH LR BASE DEPTH MAX_CH PREFILL CONV FILL_ITERS LOSS
+    # e.g. 180 64 16 2e-3 24 4 128 pp gated 40 l1    (PREFILL: pp = harmonic fill, anything else = zeros)
+
+Run it alone: two torch jobs on 2 cores slow each other several times over.
+"""
+import sys
+import time
+
+import torch
+from synthlib.data.photos import RandomCrops, load_photo, photo_names
+from synthlib.models import InpaintUNet
+from synthlib import restoration as R
+from synthlib.style import resize_shorter
+secs, crop, batch, lr, base, depth, maxc = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+prefill = sys.argv[8] == "pp"
+torch.manual_seed(0)
+size = 192
+names = photo_names("heldout")
+photos = torch.cat([resize_shorter(load_photo(n, size)[None], size)[..., :size, :size] for n in names])
+holes = {k: torch.stack([R.random_hole(size, size, k, (0.1, 0.3), torch.Generator().manual_seed((0 if k == "strokes" else 100) + i)) for i in range(len(names))]) for k in ("strokes", "boxes")}
+conv = sys.argv[9] if len(sys.argv) > 9 else "gated"
+G = InpaintUNet(InpaintUNet.Config(conv=conv, base_channels=base, depth=depth, max_channels=maxc, prefill="harmonic" if prefill else "zeros", fill_iters=int(sys.argv[10])))
+from synthlib.models.restore import harmonic_fill
+for k, h in holes.items():
+    hh = h.unsqueeze(1).float()
+    print(k, "harmonic", R.scores(harmonic_fill(R.apply_mask(photos, h), hh, int(sys.argv[10])), photos), "biharmonic", R.scores(torch.stack([R.inpaint_biharmonic(R.apply_mask(p, m), m) for p, m in zip(photos, h)]), photos))
+print("params", sum(p.numel() for p in G.parameters()))
+data = R.MaskedBatches(RandomCrops("train", crop=crop, n=100000, seed=0, scale=(0.25, 1.0)).batches(batch), seed=0)
+cfg = R.InpaintConfig(lr=lr, batch_size=batch, betas=(0.9, 0.999), pixel_loss=sys.argv[11])
+from synthlib.train import Trainer
+t = Trainer(models={"G": G}, phases=R.inpaint_phases(G, cfg), data=data, config=cfg, kind="inpaint", device="cpu", progress=False)
+t0 = time.time()
+for chunk in range(6):
+    t.fit(10**6, max_seconds=secs / 6)
+    G.eval()
+    with torch.no_grad():
+        for k, h in holes.items():
+            hh = h.unsqueeze(1).float()
+            out = R.composite(photos, G(R.apply_mask(photos, h), hh).clamp(-1, 1), hh)
+            print(t.step, k, "unet", R.scores(out, photos), flush=True)
+    G.train()
+print("steps", t.step, time.time() - t0)
