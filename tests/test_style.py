@@ -240,7 +240,8 @@ def test_fast_style_resume_is_exact_and_checkpoint_rebuilds(tmp_path):
     torch.testing.assert_close(fast_transfer(model.net, x), straight.models["net"].eval()(x).clamp(-1, 1))
 
 
-def test_adain_trainer_learns_to_decode_and_transfer_mixes(tmp_path):
+def _adain(tmp_path, **cfg):
+    """A tiny AdaIN decoder (relu2_1) and its trainer over 16x16 random content and style crops."""
     torch.manual_seed(0)
     layer = "relu2_1"
     vgg = _vgg(layer)
@@ -249,8 +250,14 @@ def test_adain_trainer_learns_to_decode_and_transfer_mixes(tmp_path):
     to_float = lambda u: u.float() / 127.5 - 1  # noqa: E731
     data = ZipBatches(TensorBatches(u8[:8], batch_size=4, transform=to_float),
                       TensorBatches(u8[8:], batch_size=4, seed=1, transform=to_float))  # fmt: skip
-    cfg = AdaINConfig(layer=layer, lr=1e-3)
-    trainer = adain_trainer(dec, vgg, data, cfg, run_dir=tmp_path, device="cpu", progress=False, log_every=1)
+    trainer = adain_trainer(dec, vgg, data, AdaINConfig(layer=layer, lr=1e-3, **cfg), run_dir=tmp_path, device="cpu",
+                            progress=False, log_every=1)  # fmt: skip
+    return dec, vgg, trainer
+
+
+def test_adain_trainer_learns_to_decode_and_transfer_mixes(tmp_path):
+    dec, vgg, trainer = _adain(tmp_path)
+    layer = "relu2_1"
     trainer.fit(15)
     loss = trainer.history["decoder/loss"]["value"]
     assert sum(loss[-3:]) / 3 < 0.7 * sum(loss[:3]) / 3
@@ -269,16 +276,7 @@ def test_adain_trainer_learns_to_decode_and_transfer_mixes(tmp_path):
 
 
 def test_adain_ema_is_saved_and_preferred_at_load(tmp_path):
-    torch.manual_seed(0)
-    layer = "relu2_1"
-    vgg = _vgg(layer)
-    dec = AdaINDecoder(AdaINDecoder.Config(layer=layer, width=0.25))
-    u8 = (_images(16, 16, 16, 1) * 127.5 + 127.5).round().to(torch.uint8)
-    to_float = lambda u: u.float() / 127.5 - 1  # noqa: E731
-    data = ZipBatches(TensorBatches(u8[:8], batch_size=4, transform=to_float),
-                      TensorBatches(u8[8:], batch_size=4, seed=1, transform=to_float))  # fmt: skip
-    cfg = AdaINConfig(layer=layer, lr=1e-3, ema_half_life_img=16)
-    trainer = adain_trainer(dec, vgg, data, cfg, run_dir=tmp_path, device="cpu", progress=False, log_every=1)
+    dec, _, trainer = _adain(tmp_path, ema_half_life_img=16)
     trainer.fit(6)
     ema = trainer.emas["decoder_ema"].model
     # the average lags behind the trained weights: it is a different model, and the one loaded
