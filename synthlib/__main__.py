@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
+from typing import Any
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -177,8 +178,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _restoration_io(verb: str, args: argparse.Namespace, kind: str):
-    """Shared checks of inpaint and upscale: output name, not overwriting an input, device, checkpoint kind."""
+def _restoration_io(verb: str, args: argparse.Namespace, kind: str) -> Any:
+    """Shared checks of inpaint and upscale (output name, not overwriting an input, checkpoint kind); the model."""
     from pathlib import Path
 
     from synthlib.imageio import IMAGE_SUFFIXES
@@ -191,13 +192,12 @@ def _restoration_io(verb: str, args: argparse.Namespace, kind: str):
     inputs = [Path(args.image)] + ([Path(args.mask)] if getattr(args, "mask", None) else [])
     if out.exists() and any(p.exists() and out.resolve() == p.resolve() for p in inputs):
         raise ValueError(f"--out {args.out} is one of the inputs; choose another file name so it is not overwritten")
-    device = pick_device(args.device)
-    model = load_restoration_model(args.checkpoint, kind=("inpaint", "sr"), device=device)
+    model = load_restoration_model(args.checkpoint, kind=("inpaint", "sr"), device=pick_device(args.device))
     if model.kind != kind:
         other = "upscale" if model.kind == "sr" else "inpaint"
         raise ValueError(f"{args.checkpoint} holds a '{model.kind}' model; {verb} needs a '{kind}' checkpoint "
                          f"(use `python -m synthlib {other}` for this one)")
-    return model, device
+    return model
 
 
 def _cmd_inpaint(args: argparse.Namespace) -> int:
@@ -219,7 +219,7 @@ def _cmd_inpaint(args: argparse.Namespace) -> int:
         hole = mask_rgb.mean(1)[0] > 0.0  # grey level above 127 of 255: white marks the missing pixels
         if bool(hole.all()):
             return fail(f"--mask {args.mask} marks every pixel as missing (white); there is nothing to inpaint from")
-        model, _ = _restoration_io("inpaint", args, "inpaint")
+        model = _restoration_io("inpaint", args, "inpaint")
         t0 = time.perf_counter()
         out = inpaint_with(model.net, image, hole).cpu() if bool(hole.any()) else image
         seconds = time.perf_counter() - t0
@@ -249,7 +249,7 @@ def _cmd_upscale(args: argparse.Namespace) -> int:
     fail = functools.partial(_fail, "upscale")
     try:
         image = read_image(args.image, what="--image")
-        model, _ = _restoration_io("upscale", args, "sr")
+        model = _restoration_io("upscale", args, "sr")
         factor = int(model.net.config.scale)
         h, w = image.shape[-2:]
         if h * w * factor * factor > 64_000_000:

@@ -39,6 +39,15 @@ def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:
     return value
 
 
+def check_min(name: str, value: Any, minimum: Any = 1, *, owner: str | None = None) -> Any:
+    """Return ``value`` if it is ``>= minimum``; else raise a ValueError naming the parameter (and, given
+    ``owner``, the model or function it belongs to)."""
+    if value < minimum:
+        prefix = f"{owner}: " if owner else ""
+        raise ValueError(f"{prefix}parameter {name!r} must be >= {minimum}, got {value}")
+    return value
+
+
 def resolve_profile(profile: str | None = None) -> str:
     """The run profile: the explicit argument, else ``$SYNTHLIB_PROFILE``, else ``"default"``."""
     if profile is None:

@@ -263,13 +263,13 @@ def scores(outputs: Tensor, targets: Tensor) -> dict[str, float]:
 # ----------------------------------------------------------------------------------------------
 
 MaskKind = Literal["strokes", "boxes", "mixed"]
+MASK_KINDS = ("strokes", "boxes", "mixed")
 
 
 def random_hole(height: int, width: int, kind: MaskKind, coverage: tuple[float, float],
                 generator: torch.Generator) -> Tensor:
     """One hole mask (bool H x W, True = missing) of ``kind``; "mixed" draws strokes 3 times in 4."""
-    if kind not in ("strokes", "boxes", "mixed"):
-        raise ValueError(f"mask kind must be 'strokes', 'boxes' or 'mixed', got {kind!r}")
+    check_choice("mask kind", kind, MASK_KINDS)
     if kind == "mixed":
         kind = "boxes" if float(torch.rand((), generator=generator)) < 0.25 else "strokes"
     make = stroke_mask if kind == "strokes" else box_mask
@@ -284,7 +284,7 @@ class MaskedBatches:
     def __init__(self, batches: Iterator[Tensor], *, kind: MaskKind = "mixed",
                  coverage: tuple[float, float] = (0.1, 0.3), seed: int = 0) -> None:
         _check_coverage(coverage)
-        random_hole(8, 8, kind, coverage, torch.Generator().manual_seed(0))  # validates kind
+        check_choice("mask kind", kind, MASK_KINDS)
         self.batches, self.kind, self.coverage, self.seed, self.count = batches, kind, coverage, seed, 0
 
     def __iter__(self) -> MaskedBatches:
@@ -396,9 +396,7 @@ class InpaintConfig:
     lr: float = 2e-4  # Liu et al.: 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
-    batch_size: int = 8
-    mask_kind: str = "mixed"
-    coverage: tuple[float, float] = (0.1, 0.3)
+    batch_size: int = 8  # for the record; the masks are MaskedBatches' (kind, coverage, seed)
     layers: tuple[str, ...] = PERCEPTUAL_LAYERS
     vgg_weights: str = "offline-hed"
     vgg_arch: str = "vgg16"
@@ -415,7 +413,6 @@ class InpaintConfig:
             raise ValueError(f"InpaintConfig: learning rates must be > 0, got lr={self.lr}, lr_d={self.lr_d}")
         losses.get_gan_loss(self.gan_loss)
         check_choice("pixel_loss", self.pixel_loss, ("l1", "mse"))
-        _check_coverage(self.coverage)
 
     @property
     def needs_vgg(self) -> bool:
@@ -508,14 +505,8 @@ def inpaint_trainer(
         log_every=log_every, callbacks=callbacks or [],
     )  # fmt: skip
     if vgg is not None:
-        _frozen_vgg(vgg, trainer)
+        trainer.place(vgg)  # VGG16Features is frozen (eval, no grad) from construction
     return trainer
-
-
-def _frozen_vgg(vgg: nn.Module, trainer: Trainer) -> None:
-    vgg.to(trainer.device).eval().requires_grad_(False)
-    if trainer.channels_last:
-        vgg.to(memory_format=torch.channels_last)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -610,7 +601,7 @@ def sr_trainer(
         log_every=log_every, callbacks=callbacks or [],
     )  # fmt: skip
     if vgg is not None:
-        _frozen_vgg(vgg, trainer)
+        trainer.place(vgg)  # VGG16Features is frozen (eval, no grad) from construction
     return trainer
 
 
@@ -775,11 +766,11 @@ def deep_image_prior(degraded: Tensor, cfg: DIPConfig = DIPConfig(), *, hole: Te
                 callback(step, avg)
         if done:
             break
-    final = avg[0].clamp(-1, 1).cpu()
-    if hole is not None:
-        final = torch.where(hole, final, degraded.float())
-    best_img = None if best is None else best[0].clamp(-1, 1).cpu()
-    if best_img is not None and hole is not None:
-        best_img = torch.where(hole, best_img, degraded.float())
-    return DIPResult(final=final, best=best_img, best_step=best_step, trace=trace, steps=step,
-                     seconds=time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+
+    def finish(x: Tensor) -> Tensor:  # one image, clamped, known pixels (inpainting) taken from the input
+        x = x[0].clamp(-1, 1).cpu()
+        return x if hole is None else torch.where(hole, x, degraded.float())
+
+    return DIPResult(final=finish(avg), best=None if best is None else finish(best), best_step=best_step, trace=trace,
+                     steps=step, seconds=seconds)

@@ -446,12 +446,6 @@ def fast_style_phases(net: nn.Module, vgg: VGG16Features, style: Tensor, cfg: Fa
     return [Phase("net", step, opt)]
 
 
-def _frozen_on(vgg: VGG16Features, trainer: Trainer) -> None:
-    vgg.to(trainer.device)
-    if trainer.channels_last:
-        vgg.to(memory_format=torch.channels_last)
-
-
 def _ema(name: str, model: nn.Module, half_life_img: float) -> dict[str, EMA] | None:
     """``{name + "_ema": EMA}`` for a Trainer, or None when the half-life is 0 (no average kept).
 
@@ -477,7 +471,7 @@ def fast_style_trainer(
         ema=_ema("net", net, cfg.ema_half_life_img), precision=precision, run_dir=run_dir,
         checkpoint_every=checkpoint_every, progress=progress, log_every=log_every, callbacks=callbacks or [],
     )  # fmt: skip
-    _frozen_on(vgg, trainer)
+    trainer.place(vgg)
     return trainer
 
 
@@ -565,7 +559,7 @@ def adain_trainer(
         ema=_ema("decoder", decoder, cfg.ema_half_life_img), device=device, precision=precision, run_dir=run_dir,
         checkpoint_every=checkpoint_every, progress=progress, log_every=log_every, callbacks=callbacks or [],
     )  # fmt: skip
-    _frozen_on(vgg, trainer)
+    trainer.place(vgg)
     return trainer
 
 

@@ -209,12 +209,18 @@ class Trainer:
         if self.channels_last is None:
             self.channels_last = self.device.type in ("cuda", "cpu")
         for model in self._all_models().values():
-            model.to(self.device)
-            if self.channels_last:
-                model.to(memory_format=torch.channels_last)
+            self.place(model)
         if self.compile:
             for model in self.models.values():  # not the EMA copy: it only samples
                 model.compile()
+
+    def place(self, module: nn.Module) -> nn.Module:
+        """Move ``module`` to this trainer's device and memory format, as its own models are. For networks
+        the phases use but the trainer neither trains nor saves (a frozen VGG feature extractor)."""
+        module.to(self.device)
+        if self.channels_last:
+            module.to(memory_format=torch.channels_last)
+        return module
 
     # ----------------------------------------------------------------------------------------
     def _all_models(self) -> dict[str, nn.Module]:

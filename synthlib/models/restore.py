@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from synthlib.config import check_choice
+from synthlib.config import check_choice, check_min
 from synthlib.models.base import register
 
 __all__ = [
@@ -56,11 +56,6 @@ SR_NORMS = ("batch", "none")
 SR_SCALES = (2, 4, 8)
 DIP_UPSAMPLES = ("bilinear", "nearest")
 PAD_MODES = ("reflect", "replicate", "constant")
-
-
-def _check_min(model: str, name: str, value: int, minimum: int = 1) -> None:
-    if value < minimum:
-        raise ValueError(f"{model}: parameter {name!r} must be >= {minimum}, got {value}")
 
 
 def _no_autocast(device: torch.device) -> contextlib.AbstractContextManager:
@@ -332,9 +327,9 @@ class InpaintUNet(nn.Module):
         self.config = cfg = config or self.Config()
         check_choice("conv", cfg.conv, INPAINT_CONVS)
         check_choice("prefill", cfg.prefill, INPAINT_PREFILLS)
-        _check_min("InpaintUNet", "base_channels", cfg.base_channels)
-        _check_min("InpaintUNet", "depth", cfg.depth)
-        _check_min("InpaintUNet", "max_channels", cfg.max_channels, cfg.base_channels)
+        check_min("base_channels", cfg.base_channels, owner="InpaintUNet")
+        check_min("depth", cfg.depth, owner="InpaintUNet")
+        check_min("max_channels", cfg.max_channels, cfg.base_channels, owner="InpaintUNet")
         ch = [min(cfg.base_channels * 2**i, cfg.max_channels) for i in range(cfg.depth + 1)]
         self.gated = cfg.conv == "gated"
         if self.gated:
@@ -493,8 +488,8 @@ class SRResNet(nn.Module):
         self.config = cfg = config or self.Config()
         check_choice("scale", cfg.scale, SR_SCALES)
         check_choice("norm", cfg.norm, SR_NORMS)
-        _check_min("SRResNet", "base_channels", cfg.base_channels)
-        _check_min("SRResNet", "num_blocks", cfg.num_blocks, 0)
+        check_min("base_channels", cfg.base_channels, owner="SRResNet")
+        check_min("num_blocks", cfg.num_blocks, 0, owner="SRResNet")
         c, bn = cfg.base_channels, cfg.norm == "batch"
         self.head = nn.Sequential(nn.Conv2d(3, c, 9, padding=4), nn.PReLU(c))
         self.blocks = nn.Sequential(*[_SRBlock(c, bn) for _ in range(cfg.num_blocks)])
@@ -539,7 +534,7 @@ def dip_input(
     input every call. The tensor lives on the generator's device.
     """
     for name, value in (("height", height), ("width", width), ("channels", channels)):
-        _check_min("dip_input", name, value)
+        check_min(name, value, owner="dip_input")
     g = generator or torch.Generator().manual_seed(0)
     return torch.rand(1, channels, height, width, generator=g, device=g.device) * 0.1
 
@@ -589,8 +584,8 @@ class DIPNet(nn.Module):
         super().__init__()
         self.config = cfg = config or self.Config()
         check_choice("upsample", cfg.upsample, DIP_UPSAMPLES)
-        _check_min("DIPNet", "in_channels", cfg.in_channels)
-        _check_min("DIPNet", "skip_channels", cfg.skip_channels, 0)
+        check_min("in_channels", cfg.in_channels, owner="DIPNet")
+        check_min("skip_channels", cfg.skip_channels, 0, owner="DIPNet")
         if not cfg.channels or any(int(c) < 1 for c in cfg.channels):
             raise ValueError(
                 f"DIPNet: parameter 'channels' needs one or more widths >= 1, got {cfg.channels}"

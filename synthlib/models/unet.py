@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from synthlib.config import check_choice
+from synthlib.config import check_choice, check_min
 from synthlib.models.base import register
 
 __all__ = ["DropoutAtEval", "UNetGenerator", "init_pix2pix_weights_", "max_num_downs", "norm_layers"]
@@ -121,11 +121,6 @@ def max_num_downs(height: int, width: int) -> int:
     return k
 
 
-def _check_positive(name: str, value: int, minimum: int = 1) -> None:
-    if value < minimum:
-        raise ValueError(f"parameter {name!r} must be >= {minimum}, got {value}")
-
-
 @register
 class UNetGenerator(nn.Module):
     """image (N, in_channels, H, W) -> image (N, out_channels, H, W) in [-1, 1].
@@ -177,9 +172,9 @@ class UNetGenerator(nn.Module):
         check_choice("norm", cfg.norm, NORMS)
         check_choice("upsample", cfg.upsample, UPSAMPLES)
         for name in ("in_channels", "out_channels", "base_channels", "num_downs"):
-            _check_positive(name, getattr(cfg, name))
-        _check_positive("max_channels", cfg.max_channels, cfg.base_channels)
-        _check_positive("num_dropout_layers", cfg.num_dropout_layers, 0)
+            check_min(name, getattr(cfg, name))
+        check_min("max_channels", cfg.max_channels, cfg.base_channels)
+        check_min("num_dropout_layers", cfg.num_dropout_layers, 0)
         if not 0.0 <= cfg.dropout < 1.0:
             raise ValueError(f"parameter 'dropout' must be in [0, 1), got {cfg.dropout}")
 
