@@ -227,26 +227,27 @@ def upscale(image: Tensor, factor: int = 4, method: Literal["bicubic", "lanczos"
 
 
 # ----------------------------------------------------------------------------------------------
-# Scores: PSNR and SSIM (torchmetrics), per image
+# Scores: PSNR and SSIM per image -- chapter 3's paired_scores, the one implementation of both
 # ----------------------------------------------------------------------------------------------
 
 
-def psnr(outputs: Tensor, targets: Tensor) -> Tensor:
-    """Peak signal-to-noise ratio in dB of each image (N x 3 x H x W in [-1, 1]; data range 2), from
-    torchmetrics. +6 dB = half the root-mean-square error."""
-    from torchmetrics.functional.image import peak_signal_noise_ratio
+def _per_image(outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
+    from synthlib.metrics.translation import paired_scores
 
-    outputs, targets = _batch(outputs).float().clamp(-1, 1), _batch(targets).float()
-    return peak_signal_noise_ratio(outputs, targets, data_range=2.0, reduction="none", dim=(1, 2, 3))
+    return paired_scores(_batch(outputs), _batch(targets), per_image=True)
+
+
+def psnr(outputs: Tensor, targets: Tensor) -> Tensor:
+    """Peak signal-to-noise ratio in dB of each image (N x 3 x H x W or 3 x H x W in [-1, 1], clamped; data
+    range 2): ``10 log10(4 / MSE)``. +6 dB = half the root-mean-square error. On the CPU."""
+    return _per_image(outputs, targets)["psnr"]
 
 
 def ssim(outputs: Tensor, targets: Tensor) -> Tensor:
-    """Structural similarity of each image (torchmetrics; Gaussian window 11, sigma 1.5; data range 2):
-    compares local means, contrasts and correlations, so it punishes blur and lost texture that PSNR forgives."""
-    from torchmetrics.functional.image import structural_similarity_index_measure
-
-    outputs, targets = _batch(outputs).float().clamp(-1, 1), _batch(targets).float()
-    return structural_similarity_index_measure(outputs, targets, data_range=2.0, reduction="none")
+    """Structural similarity of each image (torchmetrics on pixels in [0, 1], the usual convention; Gaussian
+    window 11, sigma 1.5): compares local means, contrasts and correlations, so it punishes blur and lost
+    texture that PSNR forgives. On the CPU."""
+    return _per_image(outputs, targets)["ssim"]
 
 
 def _batch(x: Tensor) -> Tensor:
@@ -255,7 +256,8 @@ def _batch(x: Tensor) -> Tensor:
 
 def scores(outputs: Tensor, targets: Tensor) -> dict[str, float]:
     """Mean PSNR (dB) and SSIM over a batch: the chapter's table entries."""
-    return {"psnr": float(psnr(outputs, targets).mean()), "ssim": float(ssim(outputs, targets).mean())}
+    per_image = _per_image(outputs, targets)
+    return {"psnr": float(per_image["psnr"].mean()), "ssim": float(per_image["ssim"].mean())}
 
 
 # ----------------------------------------------------------------------------------------------
