@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthlib import losses
-from synthlib.config import check_choice
+from synthlib.config import check_choice, check_min
 from synthlib.losses import gram_matrix
 from synthlib.models.restore import composite, pad_to_multiple
 from synthlib.style import gram_style_loss
@@ -266,6 +266,8 @@ def scores(outputs: Tensor, targets: Tensor) -> dict[str, float]:
 
 MaskKind = Literal["strokes", "boxes", "mixed"]
 MASK_KINDS = ("strokes", "boxes", "mixed")
+_WINDOW_TRIES = 20  # MaskedBatches(reference=...): draws of a full-size mask before a window is taken as it is
+_WINDOW_MAX_MISSING = 0.75  # ... and the most of a window that may be missing (some context must be left)
 
 
 def random_hole(height: int, width: int, kind: MaskKind, coverage: tuple[float, float],
@@ -281,13 +283,37 @@ def random_hole(height: int, width: int, kind: MaskKind, coverage: tuple[float, 
 class MaskedBatches:
     """Batches ``(images, holes)`` for inpainting: each clean batch from ``batches`` with a fresh hole per
     image (N x 1 x H x W float, 1 = missing). Hole ``k`` comes from ``Generator().manual_seed(seed * 1_000_003 + k)``,
-    so a resumed run sees the same holes; ``state_dict`` also holds the clean batches' position."""
+    so a resumed run sees the same holes; ``state_dict`` also holds the clean batches' position.
+
+    ``reference``: the side of the pictures the model will be used on. Masks scale with the picture
+    (a stroke is 3-9 % of its side wide), so masks drawn at the size of small training crops are far
+    thinner, in pixels, than the ones at full size, and a model trained on them never sees a hole as
+    wide as those it is scored on. With ``reference`` set, each hole is drawn for a ``reference`` x
+    ``reference`` picture and a window of the crop's size is cut from it, redrawn (same generator)
+    until the window holds some hole and some known pixels ("boxes" then gives box edges and corners).
+    """
 
     def __init__(self, batches: Iterator[Tensor], *, kind: MaskKind = "mixed",
-                 coverage: tuple[float, float] = (0.1, 0.3), seed: int = 0) -> None:
+                 coverage: tuple[float, float] = (0.1, 0.3), seed: int = 0, reference: int | None = None) -> None:
         _check_coverage(coverage)
         check_choice("mask kind", kind, MASK_KINDS)
+        if reference is not None:
+            check_min("reference", reference, 2, owner="MaskedBatches")
         self.batches, self.kind, self.coverage, self.seed, self.count = batches, kind, coverage, seed, 0
+        self.reference = reference
+
+    def _hole(self, h: int, w: int, g: torch.Generator) -> Tensor:
+        if self.reference is None or self.reference <= min(h, w):
+            return random_hole(h, w, self.kind, self.coverage, g)
+        big = max(self.reference, h, w)
+        for _ in range(_WINDOW_TRIES):
+            full = random_hole(big, big, self.kind, self.coverage, g)
+            top = int(torch.randint(0, big - h + 1, (), generator=g))
+            left = int(torch.randint(0, big - w + 1, (), generator=g))
+            window = full[top : top + h, left : left + w]
+            if self.coverage[0] / 2 <= float(window.float().mean()) <= _WINDOW_MAX_MISSING:
+                break
+        return window
 
     def __iter__(self) -> MaskedBatches:
         return self
@@ -298,7 +324,7 @@ class MaskedBatches:
         holes = []
         for _ in range(n):
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.count)
-            holes.append(random_hole(h, w, self.kind, self.coverage, g))
+            holes.append(self._hole(h, w, g))
             self.count += 1
         return images, torch.stack(holes).unsqueeze(1).float()
 

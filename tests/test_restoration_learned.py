@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from synthlib.data import TensorBatches
 from synthlib.models import InpaintUNet, PatchGANDiscriminator, SRResNet
@@ -90,6 +91,26 @@ def test_masked_batches_are_seeded_resumable_and_within_coverage():
         MaskedBatches(_u8_batches(4, 16, 2), kind="circles")
     with pytest.raises(ValueError, match="seed"):
         MaskedBatches(_u8_batches(4, 16, 2), seed=1).load_state_dict(state)
+
+
+def test_masked_batches_reference_draws_holes_at_full_size():
+    """With reference=192, the strokes in 32 px crops are as wide in pixels as those drawn for 192 px
+    pictures (3-9 % of 192 = 6-17 px), not 3-9 % of 32; every window keeps some hole and some context."""
+
+    def core(holes: torch.Tensor) -> float:  # fraction of hole pixels with a 5 x 5 square of hole around them
+        eroded = -F.max_pool2d(-holes, 5, stride=1, padding=2)
+        return float(eroded.sum() / holes.sum())
+
+    small = MaskedBatches(_u8_batches(16, 32, 8), kind="strokes", seed=0)
+    big = MaskedBatches(_u8_batches(16, 32, 8), kind="strokes", seed=0, reference=192)
+    small_holes = torch.cat([next(small)[1] for _ in range(2)])
+    big_holes = torch.cat([next(big)[1] for _ in range(2)])
+    assert big_holes.shape == small_holes.shape == (16, 1, 32, 32)
+    assert core(big_holes) > 0.3 and core(small_holes) < 0.05, (core(big_holes), core(small_holes))
+    cover = big_holes.mean((1, 2, 3))
+    assert bool((cover >= 0.05).all()) and bool((cover <= 0.75).all()), cover
+    with pytest.raises(ValueError, match="reference"):
+        MaskedBatches(_u8_batches(4, 16, 2), reference=1)
 
 
 def test_random_hole_kinds():

@@ -2,8 +2,12 @@
 training on the chapter's nine held-out photos at 192 px (its stroke and box masks), against the harmonic fill and
 biharmonic inpainting.
 
-    .venv/bin/python benchmarks/trials/inpaint_refine.py SECONDS CROP BATCH LR BASE DEPTH MAX_CH PREFILL CONV FILL_ITERS LOSS
-    # e.g. 180 64 16 2e-3 24 4 128 pp gated 40 l1    (PREFILL: pp = harmonic fill, anything else = zeros)
+    .venv/bin/python benchmarks/trials/inpaint_refine.py SECONDS CROP BATCH LR BASE DEPTH MAX_CH PREFILL CONV FILL_ITERS LOSS [MATCH [ZERO]]
+    # e.g. 180 64 16 2e-3 24 4 128 pp gated 40 l1 match   (PREFILL: pp = harmonic fill, anything else = zeros)
+    # MATCH = "match": training crops at the held-out photos' scale (a crop covers crop/192 of a photo's shorter
+    # side) and holes drawn at 192 px (MaskedBatches(reference=192)); anything else: crops of 1/4 to all of
+    # the shorter side and holes drawn at the crop's size (what chapter 6 did before).
+    # ZERO = "zero": the U-Net's last layer starts at 0 (its correction of the fill starts at exactly 0).
 
 Run it alone: two torch jobs on 2 cores slow each other several times over.
 """
@@ -28,8 +32,15 @@ from synthlib.models.restore import harmonic_fill
 for k, h in holes.items():
     hh = h.unsqueeze(1).float()
     print(k, "harmonic", R.scores(harmonic_fill(R.apply_mask(photos, h), hh, int(sys.argv[10])), photos), "biharmonic", R.scores(torch.stack([R.inpaint_biharmonic(R.apply_mask(p, m), m) for p, m in zip(photos, h)]), photos))
+if len(sys.argv) > 13 and sys.argv[13] == "zero":  # the correction starts at exactly 0
+    with torch.no_grad():
+        last = G.last.conv if conv == "gated" else G.last
+        last.weight.zero_()
 print("params", sum(p.numel() for p in G.parameters()))
-data = R.MaskedBatches(RandomCrops("train", crop=crop, n=100000, seed=0, scale=(0.25, 1.0)).batches(batch), seed=0)
+match = len(sys.argv) > 12 and sys.argv[12] == "match"
+scale = (0.8 * crop / size, min(1.0, 1.25 * crop / size)) if match else (0.25, 1.0)
+data = R.MaskedBatches(RandomCrops("train", crop=crop, n=100000, seed=0, scale=scale).batches(batch), seed=0,
+                       reference=size if match else None)
 cfg = R.InpaintConfig(lr=lr, batch_size=batch, betas=(0.9, 0.999), pixel_loss=sys.argv[11])
 from synthlib.train import Trainer
 t = Trainer(models={"G": G}, phases=R.inpaint_phases(G, cfg), data=data, config=cfg, kind="inpaint", device="cpu", progress=False)
