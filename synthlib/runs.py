@@ -75,6 +75,11 @@ class Run:
     def _write(self) -> None:
         import torch
 
+        from synthlib.distributed import is_main
+
+        if not is_main():  # several processes (torchrun): rank 0 writes, the others keep their numbers
+            return
+
         from synthlib.train import pick_device
 
         doc = {
@@ -96,8 +101,11 @@ class Run:
 
     def save_figure(self, fig: Any, name: str, dpi: int = 110) -> Path:
         """Save a matplotlib figure as ``<run dir>/<name>.png``."""
+        from synthlib.distributed import is_main
+
         path = self.dir / f"{name}.png"
-        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        if is_main():
+            fig.savefig(path, dpi=dpi, bbox_inches="tight")
         return path
 
     def path(self, name: str) -> Path:

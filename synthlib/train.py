@@ -42,6 +42,7 @@ import torch
 from torch import Tensor, nn
 
 from synthlib import checkpoint as ckpt_io
+from synthlib import distributed as dist_utils
 from synthlib.config import asdict, check_choice
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
@@ -171,6 +172,9 @@ class Trainer:
     compile:  compile each model in place with ``torch.compile`` (``nn.Module.compile``: state-dict
               keys and checkpoints are unchanged). The first steps pay the compile time; on the
               CPU it needs a C++ compiler.
+    distributed: data-parallel over the processes of a torchrun launch (see :mod:`synthlib.distributed`):
+              None (default) = whenever a process group of 2+ processes is running. Each rank takes
+              its slice of every global batch, gradients are averaged per phase, rank 0 writes.
     """
 
     models: dict[str, nn.Module]
@@ -190,8 +194,15 @@ class Trainer:
     progress: bool = True
     channels_last: bool | None = None
     compile: bool = False
+    distributed: bool | None = None
 
     def __post_init__(self) -> None:
+        if self.distributed is None:
+            self.distributed = dist_utils.is_running()
+        elif self.distributed and not dist_utils.is_running():
+            raise RuntimeError("Trainer(distributed=True) needs a process group: launch with torchrun and call "
+                               "synthlib.distributed.setup() first")
+        self.dist = dist_utils.info() if self.distributed else dist_utils.DistInfo()
         self.device = pick_device(self.device)
         self.amp_dtype = autocast_dtype(self.device, self.precision)
         self.step = 0
@@ -210,9 +221,19 @@ class Trainer:
             self.channels_last = self.device.type in ("cuda", "cpu")
         for model in self._all_models().values():
             self.place(model)
+        if self.distributed:  # every rank starts from rank 0's weights, and draws its own noise
+            for model in self._all_models().values():
+                dist_utils.broadcast_module(model)
+            self._seed_rank()
         if self.compile:
             for model in self.models.values():  # not the EMA copy: it only samples
                 model.compile()
+
+    def _seed_rank(self) -> None:
+        """Give ranks > 0 their own random stream (noise, z) so that they do not all draw rank 0's;
+        rank 0 keeps its own, so one process and rank 0 of many draw the same."""
+        if self.dist.rank > 0:
+            torch.manual_seed((torch.initial_seed() + 1_000_003 * self.dist.rank + self.step) % 2**63)
 
     def place(self, module: nn.Module) -> nn.Module:
         """Move ``module`` to this trainer's device and memory format, as its own models are. For networks
@@ -279,7 +300,7 @@ class Trainer:
         """Copy pending loss values to the host (one sync) and stop the run at a NaN/inf loss."""
         if not self._pending:
             return {}
-        values = torch.stack([v.reshape(()) for _, _, v in self._pending]).cpu().tolist()
+        values = dist_utils.average_values(torch.stack([v.reshape(()) for _, _, v in self._pending])).cpu().tolist()
         latest: dict[str, float] = {}
         for (step, key, _), value in zip(self._pending, values):
             if not math.isfinite(value) and key.endswith("loss"):
@@ -298,7 +319,8 @@ class Trainer:
     def train_step(self, batch: Any) -> None:
         """One step: every phase due at this step, in order, then the EMA update."""
         step = self.step
-        batch = self._to_device(batch)
+        global_batch_size = self._batch_size(batch)
+        batch = self._to_device(dist_utils.shard(batch, self.dist.rank, self.dist.world_size))
         scratch: dict[str, Any] = {"step": step}
         all_models = list(self.models.values())
         for phase in self.phases:
@@ -313,6 +335,8 @@ class Trainer:
             loss, extras = out if isinstance(out, tuple) else (out, {})
             scaler = self.scalers[phase.name]
             scaler.scale(loss).backward()
+            if self.distributed:
+                dist_utils.average_gradients(p for g in phase.optimizer.param_groups for p in g["params"])
             scaler.step(phase.optimizer)
             scaler.update()
             if phase.after is not None:
@@ -322,9 +346,11 @@ class Trainer:
                 self.log(f"{phase.name}/{key}", value)
         for m in all_models:
             m.requires_grad_(True)
-        self.num_img += self._batch_size(batch)
+            if self.distributed:
+                dist_utils.broadcast_buffers(m)
+        self.num_img += global_batch_size
         for ema in self.emas.values():
-            ema.update(self._batch_size(batch), self.num_img)
+            ema.update(global_batch_size, self.num_img)
         self.step += 1
 
     def fit(self, num_steps: int, *, max_seconds: float | None = None) -> History:
@@ -338,7 +364,8 @@ class Trainer:
         for m in self.models.values():
             m.train()
         start = time.perf_counter()
-        bar = tqdm(total=num_steps, initial=self.step, disable=not self.progress, desc=self.kind, dynamic_ncols=True)
+        bar = tqdm(total=num_steps, initial=self.step, disable=not self.progress or not dist_utils.is_main(),
+                   desc=self.kind, dynamic_ncols=True)
         try:
             while self.step < num_steps:
                 self.train_step(next(self.data))
@@ -387,8 +414,16 @@ class Trainer:
         }
 
     def save(self, path: str | Path | None = None) -> Path:
-        """Write a checkpoint atomically (default: ``run_dir/checkpoint.pt``)."""
-        return ckpt_io.save_atomic(self.state_dict(), path or self.checkpoint_path)
+        """Write a checkpoint atomically (default: ``run_dir/checkpoint.pt``). With several processes
+        rank 0 writes it (the ranks hold the same weights) and the others wait until it is written."""
+        path = Path(path or self.checkpoint_path)
+        if not self.distributed:
+            return ckpt_io.save_atomic(self.state_dict(), path)
+        self._flush()  # a collective: every rank takes part
+        if dist_utils.is_main():
+            ckpt_io.save_atomic(self.state_dict(), path)
+        dist_utils.barrier()
+        return path
 
     def load(self, path: str | Path | None = None) -> None:
         """Restore everything from a checkpoint so that ``fit`` continues the same run."""
@@ -410,4 +445,6 @@ class Trainer:
             obj.load_state_dict(state.get("extra", {})[name])
         ckpt_io.set_rng_state(state["rng"])
         self.step, self.num_img = state["step"], state["num_img"]
+        if self.distributed:
+            self._seed_rank()
         self.history = state["history"]

@@ -11,6 +11,7 @@ from synthlib.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from synthlib.models.patchgan import PatchGANDiscriminator
 from synthlib.models.resnet_gen import ResnetGenerator
 from synthlib.models.restore import DIPNet, InpaintUNet, SRResNet
+from synthlib.models.stylegan import StyleGANDiscriminator, StyleGANGenerator
 from synthlib.models.stylenets import AdaINDecoder, TransformerNet
 from synthlib.models.toy import MLPDiscriminator, MLPGenerator
 from synthlib.models.unet import UNetGenerator
@@ -22,4 +23,5 @@ __all__ = [
     "PatchGANDiscriminator", "ResnetGenerator", "UNetGenerator",
     "EmojiStyleClassifier", "VGG16Features", "AdaINDecoder", "TransformerNet",
     "DIPNet", "InpaintUNet", "SRResNet",
+    "StyleGANDiscriminator", "StyleGANGenerator",
 ]
