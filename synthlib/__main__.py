@@ -40,6 +40,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         return fail(f"--num must be >= 1, got {args.num}")
     if args.batch_size < 1:
         return fail(f"--batch-size must be >= 1, got {args.batch_size}")
+    if not 0.0 <= args.truncation <= 1.0:
+        return fail(f"--truncation must be in [0, 1] (1 = none), got {args.truncation}")
     try:
         device = pick_device(args.device)
     except (RuntimeError, ValueError) as e:
@@ -57,7 +59,11 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         if k > 0 and args.label is None:
             print(f"note: conditional generator and no --class; drawing classes uniformly from 0..{k - 1}",
                   file=sys.stderr)
-        samples = sample(G, args.num, seed=args.seed, label=args.label, batch_size=args.batch_size, device=device)
+        if args.truncation != 1.0 and not callable(getattr(G, "truncate", None)):
+            return fail(f"--truncation {args.truncation}: {args.checkpoint} holds a {type(G).__name__}, which has no "
+                        "truncation (StyleGAN checkpoints do); leave it out")
+        samples = sample(G, args.num, seed=args.seed, label=args.label, batch_size=args.batch_size, device=device,
+                         truncation=args.truncation)
         out = save_samples(samples, args.out)
     except (ValueError, OSError) as e:  # CheckpointError is a ValueError
         return fail(str(e))
@@ -81,6 +87,8 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         return fail(f"--batch-size must be >= 1, got {args.batch_size}")
+    if not 0.0 <= args.truncation <= 1.0:
+        return fail(f"--truncation must be in [0, 1] (1 = none), got {args.truncation}")
     try:
         device = pick_device(args.device)
     except (RuntimeError, ValueError) as e:
@@ -279,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser(
         "sample",
         help="draw samples from a trained generator's checkpoint",
-        description="Draw samples from the generator in a checkpoint (kinds 'dcgan', 'toy-gan'). Writes one "
+        description="Draw samples from the generator in a checkpoint (kinds 'dcgan', 'toy-gan', 'stylegan'). Writes one "
         "float tensor to a .pt file (images: N x C x H x W in [-1, 1]; toy-gan: N x d), or image samples as "
         "PNG files 00000.png ... to a folder.",
     )
@@ -292,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="class of every sample (conditional generators; default: uniform random classes)")
     p.add_argument("--model", choices=("G_ema", "G"), default=None, help="which generator (default: G_ema if saved)")
     p.add_argument("--batch-size", type=int, default=256, help="samples per forward pass")
+    p.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
+                   help="StyleGAN: pull each w towards the average w, w_avg + PSI (w - w_avg); 1 = none, "
+                   "0.7 = typical images, less variety")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, ...")
     p.set_defaults(func=_cmd_sample)
 

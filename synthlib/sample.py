@@ -32,7 +32,7 @@ from synthlib.checkpoint import CheckpointError
 
 # Kinds written by synthlib whose checkpoints hold a generator "G" with a ``z_dim`` in its config.
 # The check itself is structural (see load_generator); these names are for messages.
-GENERATOR_KINDS = ("dcgan", "toy-gan")
+GENERATOR_KINDS = ("dcgan", "toy-gan", "stylegan")
 
 
 @contextlib.contextmanager
@@ -75,6 +75,7 @@ def sample(
     label: int | Tensor | None = None,
     batch_size: int = 256,
     device: str | torch.device | None = None,
+    truncation: float = 1.0,
 ) -> Tensor:
     """``num`` samples of ``G`` as one CPU float32 tensor, e.g. (num, C, H, W) in [-1, 1].
 
@@ -83,11 +84,22 @@ def sample(
     class) or a LongTensor (num,); None draws classes uniformly from the same seeded generator.
     An unconditional G takes no label. ``device`` defaults to G's own device. G runs in eval mode
     under ``torch.no_grad()``; its train/eval mode is restored afterwards.
+
+    ``truncation`` = psi < 1 (generators with a ``truncate`` method, StyleGAN): each w is pulled towards
+    the average w, ``w_avg + psi (w - w_avg)`` (more typical images, less variety). Such generators
+    draw their per-pixel noise from fixed buffers here (``noise_mode="const"``), so a seed gives the
+    same images every time, and their linear outputs are clamped to [-1, 1].
     """
     if num < 1:
         raise ValueError(f"num must be >= 1, got {num}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    styled = callable(getattr(G, "truncate", None))
+    if truncation != 1.0 and not styled:
+        raise ValueError(f"{type(G).__name__} has no truncation (no average w to pull towards); "
+                         "truncation applies to StyleGAN generators, leave it at 1")
+    if not 0.0 <= truncation <= 1.0:
+        raise ValueError(f"truncation psi must be in [0, 1] (1 = none), got {truncation}")
     z_dim, k = _z_dim(G), num_classes(G)
     device = model_device(G) if device is None else torch.device(device)
 
@@ -109,7 +121,12 @@ def sample(
     with evaluating(G):
         for start in range(0, num, batch_size):
             zb = z[start : start + batch_size].to(device)
-            out = G(zb) if labels is None else G(zb, labels[start : start + batch_size].to(device))
+            if styled:
+                out = G(zb, psi=truncation, noise_mode="const").clamp(-1.0, 1.0)
+            elif labels is None:
+                out = G(zb)
+            else:
+                out = G(zb, labels[start : start + batch_size].to(device))
             chunks.append(out.float().cpu())
     return torch.cat(chunks)
 

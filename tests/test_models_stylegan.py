@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import synthlib.models as models
+import synthlib.models.stylegan as stylegan
 from synthlib.models.stylegan import (
     EqualConv2d,
     EqualLinear,
@@ -20,6 +21,8 @@ from synthlib.models.stylegan import (
     NoiseInjection,
     StyleGANDiscriminator,
     StyleGANGenerator,
+    StyledConv,
+    ToRGB,
     blur_kernel,
     downsample2d,
     modulated_conv2d,
@@ -66,21 +69,78 @@ def _seed() -> None:
 # --- modulated convolution ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("kernel_size", [1, 3])
 @pytest.mark.parametrize("demodulate", [True, False])
 @pytest.mark.parametrize("up", [False, True])
-def test_grouped_modconv_matches_loop(up: bool, demodulate: bool, kernel_size: int) -> None:
+def test_modconv_matches_loop(up: bool, demodulate: bool, kernel_size: int, fused: bool) -> None:
     x = torch.randn(3, 5, 6, 6)
     weight = torch.randn(7, 5, kernel_size, kernel_size)
     styles = torch.randn(3, 5)
-    fast = modulated_conv2d(x, weight, styles, demodulate=demodulate, up=up)
+    fast = modulated_conv2d(x, weight, styles, demodulate=demodulate, up=up, fused=fused)
     slow = modulated_conv2d_loop(x, weight, styles, demodulate=demodulate, up=up)
     size = 12 if up else 6
     assert fast.shape == slow.shape == (3, 7, size, size)
     torch.testing.assert_close(fast, slow, rtol=1e-5, atol=1e-5)
     # samples really get different weights: swapping styles changes the result
-    swapped = modulated_conv2d(x, weight, styles.flip(0), demodulate=demodulate, up=up)
+    swapped = modulated_conv2d(x, weight, styles.flip(0), demodulate=demodulate, up=up, fused=fused)
     assert not torch.allclose(swapped, fast, atol=1e-3)
+
+
+@pytest.mark.parametrize("demodulate", [True, False])
+@pytest.mark.parametrize("up", [False, True])
+def test_fused_and_unfused_modconv_agree(up: bool, demodulate: bool) -> None:
+    """The grouped form and the shared-weight form are one function: same values, same gradients."""
+    x = torch.randn(4, 6, 5, 5)
+    weight = torch.randn(8, 6, 3, 3)
+    styles = torch.randn(4, 6) + 1.0
+    outs, grads = [], []
+    for fused in (True, False):
+        leaves = [t.clone().requires_grad_() for t in (x, weight, styles)]
+        out = modulated_conv2d(*leaves, demodulate=demodulate, up=up, fused=fused)
+        # a non-uniform upstream gradient, so every output element counts differently
+        (out * torch.linspace(-1, 1, out.numel()).reshape(out.shape)).sum().backward()
+        outs.append(out.detach())
+        grads.append([t.grad for t in leaves])
+    assert outs[0].shape == (4, 8, 10 if up else 5, 10 if up else 5)
+    assert outs[0].abs().max() > 0.1
+    torch.testing.assert_close(outs[1], outs[0], rtol=1e-5, atol=1e-5)
+    for g_fused, g_plain, name in zip(*grads, ("x", "weight", "styles")):
+        assert g_fused.abs().max() > 0, name
+        torch.testing.assert_close(g_plain, g_fused, rtol=1e-4, atol=1e-5, msg=name)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_fused_modconv_is_threaded_to_every_layer(fused: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    G = tiny_g(fused_modconv=fused)
+    layers = [m for m in G.modules() if isinstance(m, (StyledConv, ToRGB))]
+    assert len(layers) == G.num_layers + len(G.to_rgbs) and all(m.fused is fused for m in layers)
+    seen = []
+    original = stylegan.modulated_conv2d
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("fused", True))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(stylegan, "modulated_conv2d", spy)
+    G(torch.randn(2, DIM))
+    assert seen == [fused] * len(layers)
+
+
+def test_generator_fused_modconv_gives_the_same_image() -> None:
+    assert StyleGANGenerator.Config().fused_modconv is False  # the faster form by default
+    plain = tiny_g(img_channels=3)
+    fused = tiny_g(img_channels=3, fused_modconv=True)
+    fused.load_state_dict(plain.state_dict())  # same weights: the flag adds no parameters
+    for G in (plain, fused):
+        set_noise_strength(G, 0.3)
+    z = torch.randn(4, DIM)
+    a, b = plain(z, noise_mode="const"), fused(z, noise_mode="const")
+    assert a.std() > 0.05
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    # and the flag survives a checkpoint round trip
+    rebuilt = models.build("StyleGANGenerator", dataclasses.asdict(fused.config))
+    assert rebuilt.config.fused_modconv is True
 
 
 def test_demodulation_gives_unit_variance() -> None:

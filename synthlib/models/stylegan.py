@@ -165,6 +165,7 @@ def modulated_conv2d(
     up: bool = False,
     eps: float = 1e-8,
     kernel: Tensor | None = None,
+    fused: bool = True,
 ) -> Tensor:
     """StyleGAN2's modulated convolution, all samples at once.
 
@@ -181,17 +182,33 @@ def modulated_conv2d(
     instance normalisation, without the "droplet" artifacts that normalising the actual
     feature maps caused in StyleGAN1.
 
-    Implementation: N different weights are N independent convolutions. Folding the batch into
-    the channel axis -- x as (1, N * C_in, H, W), the weights as (N * C_out, C_in, k, k) -- and
-    using ``groups=N`` runs them as one grouped convolution (group i sees only sample i's
-    channels and weights).
+    Two implementations of the same function (they agree to float rounding), chosen by ``fused``:
+
+    * ``fused=True`` (the default here, and what the StyleGAN2 paper describes): N different
+      weights are N independent convolutions. Folding the batch into the channel axis -- x as
+      (1, N * C_in, H, W), the weights as (N * C_out, C_in, k, k) -- and using ``groups=N`` runs
+      them as one grouped convolution (group i sees only sample i's channels and weights).
+      It builds N modulated copies of the weight and runs a grouped convolution, a less
+      optimised code path. On a GPU at small batch it can still be the faster one: the work
+      is a single kernel on small weights, with no extra passes over the activations.
+    * ``fused=False``: modulation and demodulation are per-sample scalings of the input and
+      output *channels*, so they can be moved off the weight: ``out = d * conv(x * s, w)``
+      with ``d[n, o] = 1 / sqrt(sum_{i,kh,kw} (w[o, i] s[n, i])^2 + eps)``, computed as
+      ``(s^2) @ (sum_{kh,kw} w^2)^T`` without building per-sample weights. The convolution
+      is then one ordinary convolution with the shared weight, which cuDNN / oneDNN run much
+      better than a grouped one: on a 2-core CPU the 32x32 generator's forward + backward at
+      batch 32 (base 32, max 256 channels) ran ~8x faster. The generator uses this form by
+      default (``StyleGANGenerator.Config.fused_modconv = False``).
 
     ``up=True``: a stride-2 transposed convolution (= zero insertion + convolution) doubles the
     size, then the [1, 3, 3, 1] blur (``kernel``, default :func:`blur_kernel`) removes the
     checkerboard of the zero insertion. The blur's gain of 4 is not needed here because the
-    demodulated (or learned) weight sets the output scale anyway.
+    demodulated (or learned) weight sets the output scale anyway. Both steps are linear and
+    act on each output channel alone, so the non-fused form applies ``d`` after them.
     """
     _check_modconv_inputs(x, weight, styles)
+    if not fused:
+        return _modulated_conv2d_unfused(x, weight, styles, demodulate, up, eps, kernel)
     n, c_in, h, w = x.shape
     c_out, _, k, _ = weight.shape
     wgt = weight[None] * styles[:, None, :, None, None]  # modulate: (N, C_out, C_in, k, k)
@@ -210,6 +227,29 @@ def modulated_conv2d(
     if kernel is None:
         kernel = blur_kernel(x.device, x.dtype)
     return blur2d(out, kernel, padding=pad)  # (N, C_out, 2H, 2W)
+
+
+def _modulated_conv2d_unfused(
+    x: Tensor, weight: Tensor, styles: Tensor, demodulate: bool, up: bool, eps: float, kernel: Tensor | None
+) -> Tensor:
+    """``modulated_conv2d(fused=False)``: scale the inputs, one shared convolution, scale the outputs."""
+    k = weight.shape[-1]
+    styles = styles.to(x.dtype)
+    x = x * styles[:, :, None, None]  # modulation: s scales input channel i of sample n
+    if not up:
+        out = F.conv2d(x, weight, padding=k // 2)
+    else:
+        pad = _up_blur_padding(k)
+        # A transposed conv's weight is laid out (in, out, k, k): swap C_out and C_in.
+        out = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2)  # (N, C_out, 2H + k - 2, ...)
+        if kernel is None:
+            kernel = blur_kernel(x.device, x.dtype)
+        out = blur2d(out, kernel, padding=pad)  # (N, C_out, 2H, 2W)
+    if demodulate:
+        # sum_{i,kh,kw} (w_oi s_ni)^2 = sum_i s_ni^2 * (sum_{kh,kw} w_oi^2): a (N, C_in) @ (C_in, C_out)
+        d = torch.rsqrt(styles.square() @ weight.square().sum(dim=(2, 3)).t() + eps)  # (N, C_out)
+        out = out * d[:, :, None, None].to(out.dtype)
+    return out
 
 
 def modulated_conv2d_loop(
@@ -397,11 +437,13 @@ class StyledConv(nn.Module):
     initialised to 1 so that at the start every style is about 1 (plain convolution).
     ``up=True`` doubles the resolution (see :func:`modulated_conv2d`). The layer owns a fixed
     noise image ``noise_const`` (1, 1, R, R) for ``noise_mode="const"``, filled by the generator.
+    ``fused`` picks the grouped (True) or the shared-weight (False) form of the modulated
+    convolution: the same function, different speed (see :func:`modulated_conv2d`).
     """
 
     def __init__(
         self, in_channels: int, out_channels: int, w_dim: int, resolution: int,
-        kernel_size: int = 3, up: bool = False,
+        kernel_size: int = 3, up: bool = False, fused: bool = False,
     ) -> None:
         super().__init__()
         self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
@@ -410,6 +452,7 @@ class StyledConv(nn.Module):
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         self.scale = 1 / math.sqrt(in_channels * kernel_size**2)
         self.up = up
+        self.fused = fused
         self.noise = NoiseInjection()
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.register_buffer("noise_const", torch.zeros(1, 1, resolution, resolution))
@@ -420,7 +463,9 @@ class StyledConv(nn.Module):
     ) -> Tensor:
         styles = self.affine(w)  # (N, C_in)
         weight = self.weight * self.scale
-        x = modulated_conv2d(x, weight, styles, demodulate=True, up=self.up, kernel=self.kernel)
+        x = modulated_conv2d(
+            x, weight, styles, demodulate=True, up=self.up, kernel=self.kernel, fused=self.fused
+        )
         if noise is not None or noise_mode == "random":
             x = self.noise(x, noise)
         elif noise_mode == "const":
@@ -436,20 +481,21 @@ class ToRGB(nn.Module):
     it is the image), then ``rgb += upsample2d(skip)``: the skip architecture. The image is the
     sum of contributions from every resolution, each coarse one upsampled with the
     [1, 3, 3, 1] filter; early in training the low resolutions dominate and the finer ones
-    learn to add detail.
+    learn to add detail. ``fused``: as in :class:`StyledConv`.
     """
 
-    def __init__(self, in_channels: int, img_channels: int, w_dim: int) -> None:
+    def __init__(self, in_channels: int, img_channels: int, w_dim: int, fused: bool = False) -> None:
         super().__init__()
         self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(img_channels, in_channels, 1, 1))
         self.scale = 1 / math.sqrt(in_channels)  # equalised lr: fan-in of a 1x1 conv
         self.bias = nn.Parameter(torch.zeros(img_channels))
+        self.fused = fused
         self.register_buffer("kernel", blur_kernel(), persistent=False)
 
     def forward(self, x: Tensor, w: Tensor, skip: Tensor | None = None) -> Tensor:
         styles = self.affine(w)
-        rgb = modulated_conv2d(x, self.weight * self.scale, styles, demodulate=False)
+        rgb = modulated_conv2d(x, self.weight * self.scale, styles, demodulate=False, fused=self.fused)
         rgb = rgb + self.bias[None, :, None, None]
         if skip is not None:
             rgb = rgb + upsample2d(skip, self.kernel)
@@ -488,6 +534,14 @@ class StyleGANGenerator(nn.Module):
     by :meth:`update_w_avg`, which the training loop calls; it starts at 0.
 
     The output is not squashed: callers clamp to [-1, 1] to display it.
+
+    ``fused_modconv`` chooses how every modulated convolution is computed; both forms are the
+    same function (same weights, same images to float rounding, so it can be flipped on a
+    trained model). False (default): scale the input channels by the styles, run one ordinary
+    convolution with the shared weight, scale the output channels by the demodulation
+    coefficients -- a plain convolution that cuDNN / oneDNN run fast (several times faster
+    forward + backward on the CPU at batch 32). True: the grouped convolution with one modulated weight
+    per sample, as the StyleGAN2 paper describes it; it can be faster on a GPU at small batch.
     """
 
     @dataclass
@@ -500,6 +554,7 @@ class StyleGANGenerator(nn.Module):
         base_channels: int = 32  # channels at full resolution; they double at each halving ...
         max_channels: int = 256  # ... up to this cap (StyleGAN2: 512)
         lr_mul: float = 0.01  # learning-rate multiplier of the mapping network
+        fused_modconv: bool = False  # grouped modulated conv (paper form) instead of the shared-weight one
 
     def __init__(self, config: Config) -> None:
         super().__init__()
@@ -520,12 +575,13 @@ class StyleGANGenerator(nn.Module):
         self.mapping_net = MappingNetwork(cfg.z_dim, cfg.w_dim, cfg.n_mlp, cfg.lr_mul)
         self.register_buffer("w_avg", torch.zeros(cfg.w_dim))
         self.const = nn.Parameter(torch.randn(1, ch(4), 4, 4))
-        self.convs = nn.ModuleList([StyledConv(ch(4), ch(4), cfg.w_dim, 4)])
-        self.to_rgbs = nn.ModuleList([ToRGB(ch(4), cfg.img_channels, cfg.w_dim)])
+        fused = cfg.fused_modconv
+        self.convs = nn.ModuleList([StyledConv(ch(4), ch(4), cfg.w_dim, 4, fused=fused)])
+        self.to_rgbs = nn.ModuleList([ToRGB(ch(4), cfg.img_channels, cfg.w_dim, fused=fused)])
         for res in (2**i for i in range(3, log2 + 1)):
-            self.convs.append(StyledConv(ch(res // 2), ch(res), cfg.w_dim, res, up=True))
-            self.convs.append(StyledConv(ch(res), ch(res), cfg.w_dim, res))
-            self.to_rgbs.append(ToRGB(ch(res), cfg.img_channels, cfg.w_dim))
+            self.convs.append(StyledConv(ch(res // 2), ch(res), cfg.w_dim, res, up=True, fused=fused))
+            self.convs.append(StyledConv(ch(res), ch(res), cfg.w_dim, res, fused=fused))
+            self.to_rgbs.append(ToRGB(ch(res), cfg.img_channels, cfg.w_dim, fused=fused))
         # Constant noise from a private, fixed-seed RNG: the same for every model of this
         # config, and drawing it leaves the global RNG (hence the weights' init) untouched.
         gen = torch.Generator().manual_seed(0)

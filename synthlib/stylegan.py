@@ -1,0 +1,229 @@
+"""StyleGAN2 training on the shared loop, and the measurements chapter 5 makes of a trained generator.
+
+The phases (Karras et al. 2020, "Analyzing and Improving the Image Quality of StyleGAN", section 4
+and appendix B), taken in this order at every step whose number they divide:
+
+========== ======= ===========================================================================
+phase      every   loss
+========== ======= ===========================================================================
+``D``      1       logistic: softplus(D(fake)) + softplus(-D(real))
+``D_r1``   16      (gamma / 2) * E ||grad_x D(x)||^2 on reals, times 16 (lazy R1)
+``G``      1       non-saturating: softplus(-D(fake))
+``G_pl``   4       path-length regulariser, times 4 (lazy): (||J_w^T y|| - a)^2
+========== ======= ===========================================================================
+
+The fakes come from **style mixing**: with probability ``mixing_prob`` two latents are drawn and the
+layers from a random crossover on take the second one's ``w``, so that no layer can rely on its
+neighbours sharing its style. G's tracked average ``w`` (the centre of the truncation trick) follows the
+batch's ``w`` after every D phase, and an EMA of G is what the chapter samples from.
+
+With ``augment`` set (a policy such as ``"color,translation,cutout"``, see :mod:`synthlib.augment`) every
+image D sees -- real or fake, in every phase -- is augmented differentiably first (DiffAugment);
+``ada_target`` > 0 makes the probability adaptive (ADA's ``r_t`` heuristic) instead of always-on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from synthlib import distributed as dist_utils
+from synthlib import losses
+from synthlib.config import check_min
+from synthlib.train import EMA, Callback, Phase, Precision, Trainer
+
+__all__ = [
+    "PathLengthState", "StyleGANConfig", "crop_to_28", "mixed_ws", "pad_to_32", "path_lengths", "stylegan_phases",
+    "stylegan_trainer",
+]
+
+
+@dataclass
+class StyleGANConfig:
+    """Training hyper-parameters of StyleGAN2 (the models have configs of their own).
+
+    Defaults follow StyleGAN2 (config F) where a small CPU run does not need otherwise: Adam with
+    betas (0, 0.99) and lr 2e-3 for both networks, R1 every 16 steps, path length every 4 steps with
+    weight 2 on half the batch, mixing probability 0.9, EMA half-life 10k images with a 5 % ramp-up.
+    StyleGAN2 scales the optimisers of lazily regularised networks by ``c = interval / (interval + 1)``
+    (lr * c, beta ** c) so that the combined steps average out to the intended ones; so does this.
+    """
+
+    batch_size: int = 32
+    lr: float = 2e-3
+    betas: tuple[float, float] = (0.0, 0.99)
+    r1_gamma: float = 0.05       # StyleGAN2-ADA uses 0.01 - 0.05 at 32 px, 10 at 1024 px
+    r1_every: int = 16
+    pl_weight: float = 2.0       # 0 turns the path-length regulariser off
+    pl_every: int = 4
+    pl_batch_shrink: int = 2     # the regulariser runs on batch_size // shrink fakes
+    pl_decay: float = 0.01       # the running mean a of path lengths: a += decay * (mean - a)
+    mixing_prob: float = 0.9
+    w_avg_beta: float = 0.995    # G.w_avg += (1 - beta) * (batch mean of w - G.w_avg)
+    augment: str = ""            # DiffAugment policy ("" = no augmentation), e.g. "color,translation,cutout"
+    ada_target: float = 0.0      # > 0: adaptive probability aiming at E[sign D(real)] = target (ADA uses 0.6)
+    ada_speed_img: int = 100_000 # images over which p may go from 0 to 1
+    ema_half_life_img: float = 10_000.0
+    ema_rampup: float | None = 0.05
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "r1_every", "pl_every", "pl_batch_shrink"):
+            check_min(name, getattr(self, name), owner="StyleGANConfig")
+        if not 0 <= self.mixing_prob <= 1:
+            raise ValueError(f"StyleGANConfig: mixing_prob must be in [0, 1], got {self.mixing_prob}")
+
+
+def mixed_ws(G: nn.Module, z: Tensor, prob: float, *, update_avg: float | None = None) -> Tensor:
+    """The ``ws`` (N, num_ws, w_dim) of a training batch: ``mapping(z)`` for every layer, except that with
+    probability ``prob`` a second latent takes over from a random crossover layer on (style mixing;
+    one crossover for the batch, as in StyleGAN2). ``update_avg`` = beta: also move ``G.w_avg``."""
+    w = G.mapping(z)
+    if update_avg is not None:
+        G.update_w_avg(w.detach(), beta=update_avg)
+    ws = w[:, None].expand(-1, G.num_ws, -1)
+    if prob > 0 and float(torch.rand(())) < prob:
+        crossover = int(torch.randint(1, G.num_ws, ()))
+        w2 = G.mapping(torch.randn_like(z))
+        layer = torch.arange(G.num_ws, device=z.device)[None, :, None]
+        ws = torch.where(layer < crossover, ws, w2[:, None].expand(-1, G.num_ws, -1))
+    return ws
+
+
+def path_lengths(G: nn.Module, ws: Tensor) -> Tensor:
+    """||J_w^T y||_2 per sample, with y ~ N(0, I) / sqrt(H W) an image-shaped random direction and J_w the
+    Jacobian of the image with respect to ``ws`` (summed over the layers' w, then the norm over w_dim,
+    averaged over layers as in StyleGAN2). Constant lengths mean that a fixed step in W changes the image
+    by a fixed amount wherever it is taken: the smoothness that the path-length regulariser asks for."""
+    if not ws.requires_grad:
+        ws = ws.detach().requires_grad_(True)
+    fake = G.synthesis(ws)
+    y = torch.randn_like(fake) / math.sqrt(fake.shape[2] * fake.shape[3])
+    (grad,) = torch.autograd.grad((fake * y).sum(), ws, create_graph=True)
+    return grad.square().sum(2).mean(1).sqrt()  # (N,)
+
+
+class PathLengthState:
+    """The running mean ``a`` of path lengths (saved in checkpoints through the Trainer's ``stateful``)."""
+
+    def __init__(self) -> None:
+        self.mean = torch.zeros(())
+
+    def state_dict(self) -> dict[str, Tensor]:
+        return {"mean": self.mean.detach().cpu().clone()}
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        self.mean = state["mean"].clone()
+
+
+def stylegan_phases(G: nn.Module, D: nn.Module, cfg: StyleGANConfig, *, augment: Callable[[Tensor], Tensor] | None = None,
+                    pl_state: PathLengthState | None = None, ada: Any = None) -> list[Phase]:
+    """D, lazy R1, G and lazy path-length phases for :class:`~synthlib.train.Trainer`.
+
+    ``augment``: applied to every image D sees (e.g. :func:`synthlib.augment.diff_augment` or an
+    :class:`~synthlib.augment.AdaptiveAugment`); ``ada``: an object whose ``update(real_logits, n)``
+    hears D's verdicts on reals (ADA). Batches are real images (N, C, S, S) in [-1, 1] (or ``(images, ...)``).
+    """
+    aug = augment if augment is not None else (lambda x: x)
+    d_loss_fn, g_loss_fn = losses.get_gan_loss("nonsaturating")
+    pl_state = pl_state or PathLengthState()
+
+    def adam(module: nn.Module, every: int) -> torch.optim.Optimizer:
+        c = every / (every + 1) if every > 0 else 1.0
+        b1, b2 = cfg.betas
+        return torch.optim.Adam(module.parameters(), lr=cfg.lr * c, betas=(b1**c, b2**c), eps=1e-8)
+
+    opt_g = adam(G, cfg.pl_every if cfg.pl_weight > 0 else 0)
+    opt_d = adam(D, cfg.r1_every if cfg.r1_gamma > 0 else 0)
+
+    def reals(batch: Any) -> Tensor:
+        return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+    def d_step(batch: Any, scratch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        real = reals(batch)
+        z = torch.randn(real.shape[0], G.config.z_dim, device=real.device)
+        ws = mixed_ws(G, z, cfg.mixing_prob, update_avg=cfg.w_avg_beta)
+        scratch["fake"] = fake = G.synthesis(ws)  # its graph is kept for the G phase that follows
+        real_logits, fake_logits = D(aug(real)), D(aug(fake.detach()))
+        if ada is not None:
+            ada.update(real_logits.detach(), real.shape[0])
+        logs = {"real_logits": real_logits.detach().mean(), "fake_logits": fake_logits.detach().mean()}
+        if ada is not None:
+            logs["augment_p"] = torch.tensor(float(ada.p))
+        return d_loss_fn(real_logits, fake_logits), logs
+
+    def d_r1(batch: Any, scratch: dict[str, Any]) -> Tensor:
+        real = reals(batch).detach().float().requires_grad_(True)
+        r1 = losses.r1_penalty(real, D(aug(real)).float())
+        return (cfg.r1_gamma / 2) * r1 * cfg.r1_every
+
+    def g_step(batch: Any, scratch: dict[str, Any]) -> Tensor:
+        return g_loss_fn(D(aug(scratch["fake"])))
+
+    def g_pl(batch: Any, scratch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        n = max(1, reals(batch).shape[0] // cfg.pl_batch_shrink)
+        z = torch.randn(n, G.config.z_dim, device=reals(batch).device)
+        lengths = path_lengths(G, mixed_ws(G, z, cfg.mixing_prob))
+        batch_mean = dist_utils.average_values(lengths.detach().mean())
+        a = pl_state.mean.to(lengths.device)
+        a = a + cfg.pl_decay * (batch_mean - a)
+        pl_state.mean = a.detach()
+        penalty = (lengths - a).square().mean()
+        return cfg.pl_weight * penalty * cfg.pl_every, {"penalty": penalty.detach(), "mean_length": a.detach()}
+
+    phases = [Phase("D", d_step, opt_d)]
+    if cfg.r1_gamma > 0:
+        phases.append(Phase("D_r1", d_r1, opt_d, every=cfg.r1_every, fp32=True))
+    phases.append(Phase("G", g_step, opt_g, freeze=[D]))
+    if cfg.pl_weight > 0:
+        phases.append(Phase("G_pl", g_pl, opt_g, every=cfg.pl_every, fp32=True, freeze=[D]))
+    return phases
+
+
+def stylegan_trainer(
+    G: nn.Module, D: nn.Module, data: Iterator[Any], cfg: StyleGANConfig, *, run_config: Any = None,
+    run_dir: str | Path | None = None, checkpoint_every: int = 0, callbacks: list[Callback] | None = None,
+    device: str | torch.device = "auto", precision: Precision = "auto", log_every: int = 10, progress: bool = True,
+) -> Trainer:
+    """A Trainer of kind ``"stylegan"`` (models ``G``, ``D``, ``G_ema``; the path-length mean and the
+    adaptive augmentation's state are saved with them). Several processes under torchrun: see
+    :mod:`synthlib.distributed` (``cfg.batch_size`` is then the global batch)."""
+    ada = None
+    augment: Callable[[Tensor], Tensor] | None = None
+    if cfg.augment:
+        from synthlib import augment as augment_lib
+
+        augment_lib.diff_augment(torch.zeros(1, 1, 8, 8), cfg.augment)  # a clear error for a bad policy now
+        if cfg.ada_target > 0:
+            ada = augment_lib.AdaptiveAugment(target=cfg.ada_target, speed_img=cfg.ada_speed_img, policy=cfg.augment)
+            augment = ada
+        else:
+            augment = lambda x: augment_lib.diff_augment(x, cfg.augment)  # noqa: E731
+    pl_state = PathLengthState()
+    stateful: dict[str, Any] = {"path_length": pl_state}
+    if ada is not None:
+        stateful["ada"] = ada
+    ema = EMA(G, cfg.ema_half_life_img, rampup=cfg.ema_rampup) if cfg.ema_half_life_img > 0 else None
+    return Trainer(
+        models={"G": G, "D": D}, phases=stylegan_phases(G, D, cfg, augment=augment, pl_state=pl_state, ada=ada),
+        data=data, config=run_config if run_config is not None else cfg, kind="stylegan", ema=ema, stateful=stateful,
+        device=device, precision=precision, run_dir=run_dir, checkpoint_every=checkpoint_every, log_every=log_every,
+        callbacks=callbacks or [], progress=progress,
+    )
+
+
+def pad_to_32(images: Tensor, fill: float = -1.0) -> Tensor:
+    """Fashion-MNIST's 28 x 28 images padded to 32 x 32 (StyleGAN's sizes are powers of two) with the
+    background value; :func:`crop_to_28` undoes it for chapter 2's classifier-based FID."""
+    return F.pad(images, (2, 2, 2, 2), value=fill)
+
+
+def crop_to_28(images: Tensor) -> Tensor:
+    """The central 28 x 28 of 32 x 32 images (see :func:`pad_to_32`)."""
+    return images[..., 2:30, 2:30]
