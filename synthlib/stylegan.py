@@ -36,12 +36,12 @@ from torch import Tensor, nn
 
 from synthlib import distributed as dist_utils
 from synthlib import losses
-from synthlib.config import check_min
+from synthlib.config import check_choice, check_min
 from synthlib.train import EMA, Callback, Phase, Precision, Trainer
 
 __all__ = [
-    "PathLengthState", "StyleGANConfig", "crop_to_28", "mixed_ws", "pad_to_32", "path_lengths", "stylegan_phases",
-    "stylegan_trainer",
+    "PathLengthState", "StyleGANConfig", "crop_to_28", "mixed_ws", "noise_std_map", "pad_to_32", "path_lengths",
+    "perceptual_path_length", "project", "stylegan_phases", "stylegan_trainer",
 ]
 
 
@@ -227,3 +227,91 @@ def pad_to_32(images: Tensor, fill: float = -1.0) -> Tensor:
 def crop_to_28(images: Tensor) -> Tensor:
     """The central 28 x 28 of 32 x 32 images (see :func:`pad_to_32`)."""
     return images[..., 2:30, 2:30]
+
+
+# ----------------------------------------------------------------------------------------------
+# Measuring a trained generator (chapter 5)
+# ----------------------------------------------------------------------------------------------
+
+FeatureFn = Callable[[Tensor], Tensor]
+
+
+def _images(G: nn.Module, ws: Tensor, noise_mode: str = "const") -> Tensor:
+    return G.synthesis(ws, noise_mode=noise_mode).clamp(-1.0, 1.0)
+
+
+@torch.no_grad()
+def perceptual_path_length(G: nn.Module, features: FeatureFn, *, num: int = 1000, space: str = "w",
+                           eps: float = 1e-4, batch_size: int = 250, seed: int = 0) -> float:
+    """Karras et al.'s perceptual path length: the mean of d(G(p(t)), G(p(t + eps))) / eps^2 over random
+    latent pairs and t ~ U(0, 1), with p the interpolation path between the pair -- spherical in Z
+    (``space="z"``), linear in W (``space="w"``) -- and d the squared distance between ``features`` of the
+    two images (the paper: LPIPS; here any feature network the caller trusts, e.g. chapter 2's classifier).
+    Short means that small steps along the path change the image little and evenly: a smooth latent space.
+    As in the paper, the top and bottom 1 % are dropped before averaging. Const noise, no truncation."""
+    from synthlib.widgets import slerp
+
+    check_choice("space", space, ("z", "w"))
+    gen = torch.Generator().manual_seed(seed)
+    device = next(G.parameters()).device
+    values = []
+    for start in range(0, num, batch_size):
+        n = min(batch_size, num - start)
+        z0, z1 = torch.randn(n, G.config.z_dim, generator=gen), torch.randn(n, G.config.z_dim, generator=gen)
+        t = torch.rand(n, 1, generator=gen)
+        z0, z1, t = z0.to(device), z1.to(device), t.to(device)
+        if space == "z":
+            a, b = G.mapping(slerp(z0, z1, t)), G.mapping(slerp(z0, z1, t + eps))
+        else:
+            w0, w1 = G.mapping(z0), G.mapping(z1)
+            a, b = torch.lerp(w0, w1, t), torch.lerp(w0, w1, t + eps)
+        fa, fb = features(_images(G, a)), features(_images(G, b))
+        values.append(((fa - fb).square().flatten(1).sum(1) / eps**2).cpu())
+    d = torch.cat(values)
+    lo, hi = torch.quantile(d, 0.01), torch.quantile(d, 0.99)
+    return float(d[(d >= lo) & (d <= hi)].mean())
+
+
+@torch.no_grad()
+def noise_std_map(G: nn.Module, w: Tensor, *, num: int = 32, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """``num`` images of one ``w`` (w_dim,) with fresh per-pixel noise each: ``(images, std)`` with std the
+    per-pixel standard deviation over them (C averaged), the part of the image the noise inputs decide."""
+    gen = torch.Generator().manual_seed(seed)
+    ws = w.reshape(1, -1).expand(num, -1)
+    noise = [n.to(w.device) for n in G.make_noise(num, gen)]
+    images = G.synthesis(ws, noise=noise).clamp(-1.0, 1.0)
+    return images, images.std(0).mean(0)
+
+
+def project(G: nn.Module, target: Tensor, *, steps: int = 200, lr: float = 0.05, features: FeatureFn | None = None,
+            feature_weight: float = 1.0, per_layer: bool = True, seed: int = 0) -> tuple[Tensor, list[float]]:
+    """Find the ``ws`` whose image matches ``target`` (C, S, S) in [-1, 1]: start from the average w and
+    descend ``mean (G(ws) - target)^2 [+ feature_weight * ||features(G(ws)) - features(target)||^2]``
+    with Adam (const noise). ``per_layer``: one w per layer (W+, fits better, can leave the learned
+    manifold) or one w for all (W). Returns ``(ws (1, num_ws, w_dim), losses)``. G is not changed."""
+    device = next(G.parameters()).device
+    target = target.to(device)[None]
+    start = G.w_avg.detach().clone()[None]
+    if per_layer:
+        start = start[:, None].expand(-1, G.num_ws, -1).clone()
+    w = start.requires_grad_(True)
+    opt = torch.optim.Adam([w], lr=lr)
+    target_features = features(target).detach() if features is not None else None
+    trace = []
+    requires = [p.requires_grad for p in G.parameters()]
+    G.requires_grad_(False)
+    try:
+        for _ in range(steps):
+            image = G.synthesis(w if per_layer else w[:, None].expand(-1, G.num_ws, -1), noise_mode="const")
+            loss = (image - target).square().mean()
+            if features is not None:
+                loss = loss + feature_weight * (features(image) - target_features).square().sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            trace.append(float(loss.detach()))
+    finally:
+        for p, r in zip(G.parameters(), requires):
+            p.requires_grad_(r)
+    ws = w.detach() if per_layer else w.detach()[:, None].expand(-1, G.num_ws, -1)
+    return ws, trace

@@ -156,3 +156,55 @@ def test_sample_cli_truncation(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert torch.equal(torch.load(tmp_path / "again.pt"), free)  # const noise: a seed repeats
     assert main(["sample", str(ckpt), "--num", "2", "--out", str(tmp_path / "x.pt"), "--truncation", "1.5"]) == 2
     assert "--truncation must be in [0, 1]" in capsys.readouterr().err
+
+
+def _tiny_g(seed: int = 0) -> StyleGANGenerator:
+    torch.manual_seed(seed)
+    G = StyleGANGenerator(StyleGANGenerator.Config(**TINY_G)).eval()
+    with torch.no_grad():
+        G.w_avg.copy_(G.mapping(torch.randn(256, 16)).mean(0))
+    return G
+
+
+def test_noise_std_map_is_zero_without_noise_and_positive_with_it():
+    from synthlib.stylegan import noise_std_map
+
+    G = _tiny_g()
+    w = G.mapping(torch.randn(1, 16))[0].detach()
+    images, std = noise_std_map(G, w, num=8)
+    assert images.shape == (8, 1, 16, 16) and std.shape == (16, 16)
+    assert float(std.max()) < 1e-6  # noise strengths start at 0
+    with torch.no_grad():
+        for name, p in G.named_parameters():
+            if "strength" in name:
+                p.fill_(0.5)
+    _, std = noise_std_map(G, w, num=8)
+    assert float(std.mean()) > 1e-3
+
+
+def test_perceptual_path_length_scales_with_the_square_of_the_features():
+    from synthlib.stylegan import perceptual_path_length
+
+    G = _tiny_g()
+    flat = lambda x: x.flatten(1)  # noqa: E731
+    ppl_w = perceptual_path_length(G, flat, num=64, space="w", batch_size=32)
+    ppl_w2 = perceptual_path_length(G, lambda x: 2 * x.flatten(1), num=64, space="w", batch_size=32)
+    ppl_z = perceptual_path_length(G, flat, num=64, space="z", batch_size=32)
+    assert ppl_w > 0 and ppl_z > 0 and ppl_z != ppl_w
+    assert ppl_w2 == pytest.approx(4 * ppl_w, rel=1e-3)
+    with pytest.raises(ValueError, match="space"):
+        perceptual_path_length(G, flat, num=4, space="x")
+
+
+def test_projection_recovers_an_image_the_generator_can_make_and_leaves_g_alone():
+    from synthlib.stylegan import project
+
+    G = _tiny_g()
+    before = [p.detach().clone() for p in G.parameters()]
+    with torch.no_grad():
+        target = G.synthesis(G.mapping(torch.randn(1, 16)), noise_mode="const")[0].clamp(-1, 1)
+    ws, trace = project(G, target, steps=60, lr=0.05)
+    assert ws.shape == (1, G.num_ws, 16)
+    assert trace[-1] < 0.25 * trace[0]
+    for p, b in zip(G.parameters(), before):
+        assert torch.equal(p, b) and p.requires_grad
