@@ -42,7 +42,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 __all__ = [
-    "DistInfo", "average_gradients", "average_values", "barrier", "broadcast_buffers", "broadcast_module",
+    "DistInfo", "any_rank", "average_gradients", "average_values", "barrier", "broadcast_buffers", "broadcast_module",
     "info", "is_main", "is_running", "setup", "shard", "teardown",
 ]
 
@@ -156,6 +156,16 @@ def average_gradients(params: Iterable[nn.Parameter]) -> None:
         by_dtype.setdefault(g.dtype, []).append(g)
     for group in by_dtype.values():
         _flat_all_reduce(group, "mean")
+
+
+def any_rank(flag: bool) -> bool:
+    """True if ``flag`` is true on any rank (e.g. "out of time"), so that every rank takes the same decision
+    and none is left waiting in a collective the others no longer join."""
+    if not is_running():
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device="cuda" if dist.get_backend() == "nccl" else "cpu")
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
 
 
 def average_values(values: Tensor) -> Tensor:

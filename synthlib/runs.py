@@ -124,6 +124,9 @@ def start_run(name: str, *, profile: str | None = None, **params: Any) -> Run:
     parameters, before any work. The names papermill overrode are recorded in ``metrics.json``.
     """
     global _current
+    from synthlib import distributed
+
+    distributed.setup()  # launched by torchrun (python -m synthlib.launch): join the other processes
     passed = check_notebook_parameters(name)["injected"]
     run_dir = Path(os.environ.get(RUN_DIR_ENV) or runs_root() / name)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -285,12 +285,16 @@ def noise_std_map(G: nn.Module, w: Tensor, *, num: int = 32, seed: int = 0) -> t
 
 def project(G: nn.Module, target: Tensor, *, steps: int = 200, lr: float = 0.05, features: FeatureFn | None = None,
             feature_weight: float = 1.0, per_layer: bool = True, seed: int = 0) -> tuple[Tensor, list[float]]:
-    """Find the ``ws`` whose image matches ``target`` (C, S, S) in [-1, 1]: start from the average w and
+    """Find the ``ws`` whose image matches ``target`` (C, S, S) or (1, C, S, S) in [-1, 1]: start from the average w and
     descend ``mean (G(ws) - target)^2 [+ feature_weight * ||features(G(ws)) - features(target)||^2]``
     with Adam (const noise). ``per_layer``: one w per layer (W+, fits better, can leave the learned
     manifold) or one w for all (W). Returns ``(ws (1, num_ws, w_dim), losses)``. G is not changed."""
     device = next(G.parameters()).device
-    target = target.to(device)[None]
+    if target.ndim == 3:
+        target = target[None]
+    if target.ndim != 4 or target.shape[0] != 1:
+        raise ValueError(f"project: target must be one image (C, S, S) or (1, C, S, S), got {tuple(target.shape)}")
+    target = target.to(device)
     start = G.w_avg.detach().clone()[None]
     if per_layer:
         start = start[:, None].expand(-1, G.num_ws, -1).clone()

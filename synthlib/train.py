@@ -375,6 +375,8 @@ class Trainer:
                     if latest:
                         bar.set_postfix({k: f"{v:.3g}" for k, v in latest.items()}, refresh=False)
                 out_of_time = max_seconds is not None and time.perf_counter() - start > max_seconds
+                if self.distributed and max_seconds is not None:  # the ranks' clocks differ: stop together
+                    out_of_time = dist_utils.any_rank(out_of_time)
                 for cb in self.callbacks:
                     if self.step % cb.every == 0 or last or out_of_time:
                         cb.fn(self)

@@ -1,9 +1,11 @@
 """Run by tests/test_distributed.py, alone (``python tests/distributed_worker.py OUT``) or under
 ``torchrun --nproc_per_node=2``: a small regression network trained by synthlib's Trainer on a fixed
 global batch of 8, checkpointed at step 3, rebuilt, resumed from that checkpoint and trained to step 6.
-Each rank saves the weights it ends with; rank 0 also records a metric."""
+Each rank saves the weights it ends with; rank 0 also records a metric. Last, a run bounded by time
+in which rank 1 is slower: each rank writes the step it stopped at."""
 
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -14,7 +16,7 @@ from synthlib.models import PatchGANDiscriminator
 import synthlib
 from synthlib import distributed
 from synthlib.data import TensorBatches
-from synthlib.train import Phase, Trainer
+from synthlib.train import Callback, Phase, Trainer
 
 out = Path(sys.argv[1])
 out.mkdir(parents=True, exist_ok=True)
@@ -52,4 +54,9 @@ torch.save({k: v.clone() for k, v in net.state_dict().items()}, out / f"weights_
 run = synthlib.start_run("ddp-test", profile="smoke")  # the test sets SYNTHLIB_RUN_DIR=OUT
 run.record(rank=info.rank, world_size=info.world_size, loss=trainer.history["fit/loss"]["value"][-1],
            num_img=trainer.num_img)
+# a time-bounded run whose ranks run at different speeds must still stop on the same step (else one hangs)
+net, trainer = build()
+trainer.callbacks.append(Callback(every=1, fn=lambda t: time.sleep(0.01 * info.rank)))
+trainer.fit(10**6, max_seconds=0.5)
+(out / f"timed_steps_rank{info.rank}.txt").write_text(str(trainer.step))
 distributed.teardown()

@@ -49,6 +49,8 @@ def test_two_processes_with_half_batches_match_one_process_with_the_whole(tmp_pa
     assert metrics["loss"] == pytest.approx(solo["loss"], rel=1e-4)  # the logged loss is averaged over ranks
     ckpt = torch.load(two / "checkpoint.pt", weights_only=False)
     assert ckpt["step"] == 6 and ckpt["num_img"] == 48
+    timed = [int((two / f"timed_steps_rank{r}.txt").read_text()) for r in (0, 1)]
+    assert timed[0] == timed[1] > 0  # max_seconds: the ranks stop together although their clocks differ
 
 
 def test_shard_splits_the_global_batch_and_explains_an_uneven_one():
@@ -69,3 +71,52 @@ def test_single_process_answers_as_rank_zero_and_refuses_distributed_without_a_g
     with pytest.raises(RuntimeError, match="torchrun"):
         Trainer(models={"net": net}, phases=[Phase("fit", lambda b, s: net(b).mean(), opt)], data=iter([]),
                 device="cpu", distributed=True)
+
+
+NOTEBOOK_CELLS = [
+    ("code", 'profile = "smoke"', ["parameters"]),
+    ("code", """import torch
+import synthlib
+from synthlib import distributed
+from synthlib.data import TensorBatches
+from synthlib.models import PatchGANDiscriminator
+from synthlib.train import Phase, Trainer
+run = synthlib.start_run("ddp-notebook", profile=profile)
+torch.manual_seed(0)
+net = PatchGANDiscriminator(PatchGANDiscriminator.Config(img_channels=2, base_channels=4, num_layers=1, norm="none"))
+opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+x = torch.randn(16, 2, 16, 16, generator=torch.Generator().manual_seed(0))
+loss = lambda batch, scratch: net(batch).square().mean()
+t = Trainer(models={"net": net}, phases=[Phase("fit", loss, opt)], data=TensorBatches(x, batch_size=8), device="cpu",
+            progress=False)
+t.fit(10**6, max_seconds=1.0)
+info = distributed.info()
+run.record(rank=info.rank, world_size=info.world_size, steps=t.step, num_img=t.num_img)""", []),
+]
+
+
+def test_launch_runs_a_notebook_on_two_processes_that_train_together(tmp_path):
+    """`torchrun -m synthlib.launch NB OUT`: each process runs the notebook, start_run joins them, the Trainer
+    in it trains data-parallel, rank 0 writes OUT and metrics.json, rank 1 writes OUT.rank1."""
+    cells = [{"cell_type": kind, "metadata": {"tags": tags}, "source": src, "outputs": [], "execution_count": None}
+             for kind, src, tags in NOTEBOOK_CELLS]
+    nb = {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}}
+    (tmp_path / "nb.ipynb").write_text(json.dumps(nb))
+    out = tmp_path / "run"
+    _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "synthlib.launch",
+          str(tmp_path / "nb.ipynb"), str(out / "nb.ipynb"), "-p", "profile", "smoke"], out)
+    assert (out / "nb.ipynb").is_file() and (out / "nb.rank1.ipynb").is_file()
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert metrics["rank"] == 0 and metrics["world_size"] == 2 and metrics["steps"] > 0
+    assert metrics["num_img"] == 8 * metrics["steps"]  # the global batch of 8, shared by the two processes
+
+
+def test_launch_names_outputs_per_rank_and_reads_parameters_like_papermill(tmp_path, capsys):
+    from synthlib.launch import _output_for_rank, _value, main
+
+    assert _output_for_rank(Path("runs/x/nb.ipynb"), 0) == Path("runs/x/nb.ipynb")
+    assert _output_for_rank(Path("runs/x/nb.ipynb"), 3) == Path("runs/x/nb.rank3.ipynb")
+    assert [_value(v) for v in ("3", "0.5", "full", "None", "True")] == [3, 0.5, "full", None, True]
+    assert main([str(tmp_path / "missing.ipynb"), str(tmp_path / "out.ipynb")]) == 2
+    assert "no notebook" in capsys.readouterr().err

@@ -147,6 +147,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (lab_dir / "comparison_check.ipynb").write_text(json.dumps(widget_notebook(COMPARISON_CELL, "comparison")))
     (lab_dir / "style_check.ipynb").write_text(json.dumps(widget_notebook(STYLE_CELL, "style")))
     (lab_dir / "inpaint_check.ipynb").write_text(json.dumps(widget_notebook(INPAINT_CELL, "inpaint")))
+    (lab_dir / "stylegan_check.ipynb").write_text(json.dumps(widget_notebook(STYLEGAN_CELL, "stylegan")))
     # Keep JupyterLab's own state (workspaces, news prompts) out of the user's home. The user settings
     # there start empty, so the course's app-level overrides.json in the venv decides the defaults.
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(lab_dir / ".config"), "JUPYTERLAB_WORKSPACES_DIR": str(lab_dir / ".ws")}
@@ -475,3 +476,56 @@ def test_inpaint_painter_follows_the_mouse(page: "sync_api.Page", lab: str) -> N
         time.sleep(0.5)
     assert not (canvas_pixels(canvas)[h // 2, int(0.2 * w) : int(0.8 * w)] >= 235).all(), (
         "after 'clear' the canvas still shows the stroke")
+
+
+# Chapter 5's StyleGAN explorer on a tiny untrained StyleGAN2 generator (random weights: the wiring is
+# checked, not the model). The lab fixture serves its own notebooks, so this one is written through
+# Jupyter's contents API, as JupyterLab's "save" would.
+STYLEGAN_CELL = """\
+import torch
+from synthlib.models.stylegan import StyleGANGenerator
+from synthlib.widgets import StyleGANExplorer, stylegan_ui
+
+torch.manual_seed(0)
+G = StyleGANGenerator(StyleGANGenerator.Config(img_size=16, img_channels=1, z_dim=16, w_dim=16, n_mlp=2,
+                                               base_channels=8, max_channels=32))
+ui = stylegan_ui(StyleGANExplorer(G, seed_a=0, seed_b=1), scale=4)
+ui"""
+
+
+def test_stylegan_explorer_follows_its_mixing_slider(page: "sync_api.Page", lab: str) -> None:
+    """The StyleGAN explorer as a learner drives it: A | B | mixed, with the crossover slider at 6 (all
+    layers from seed A). Move it down to 1 with the arrow keys -- the mixed picture must take seed B's
+    layers 1-5 and the caption must say so -- then type another seed B into its box and press Enter."""
+    panel, image = run_widget_notebook(page, lab, "stylegan_check.ipynb")
+    before = pixels(image)
+    # A | B | mixed, each 16 px square with 2-pixel gaps, enlarged 4 times
+    assert before.shape == (16 * 4, (3 * 16 + 2 * 2) * 4), f"the explorer's image is {before.shape}, expected 64 x 208"
+    assert before.std() > 5, f"the explorer drew a flat image (pixel std {before.std():.1f} of 255)"
+    caption = panel.locator(".jp-OutputArea-output .widget-html").last
+    wait_for_caption(page, caption, ["A | B | mixed", "all 6 layers from seed A", "psi 1.00"], "the first picture")
+    # Panel k of A | B | mixed spans columns [k * (16 + 2) * 4, k * (16 + 2) * 4 + 16 * 4) on the page.
+    a, b, mixed = (slice(k * 18 * 4, k * 18 * 4 + 16 * 4) for k in range(3))
+    assert float(abs(before[:, a] - before[:, mixed]).mean()) < 1, "with no mixing, 'mixed' is not seed A"
+    assert float(abs(before[:, a] - before[:, b]).mean()) > 5, "seeds A and B look alike: the test would be blind"
+
+    crossover = panel.locator(".widget-slider").filter(has_text="crossover").first
+    crossover.locator(".noUi-handle").first.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowLeft")
+    readout = crossover.locator(".widget-readout").first
+    page.wait_for_function("el => el.textContent.trim() === '1'", arg=readout.element_handle(), timeout=30_000)
+    after_mix = wait_for_new_picture(image, before, "moving the crossover slider from 6 to 1")
+    wait_for_caption(page, caption, ["layer 0 from seed A, 1-5 from seed B"], "after moving the crossover to 1")
+    # Seeds A and B alone are as before; only the mixed picture changed.
+    assert float(abs(after_mix[:, : b.stop] - before[:, : b.stop]).mean()) < 1, "moving the crossover changed A or B"
+    assert float(abs(after_mix[:, mixed] - before[:, mixed]).mean()) > 5, "the mixed picture hardly changed"
+    assert after_mix.std() > 5, "the mixed image is flat"
+
+    seed_b = panel.locator(".widget-inline-hbox").filter(has_text="seed B").locator("input").first
+    seed_b.click()
+    seed_b.fill("7")
+    page.keyboard.press("Enter")
+    after_seed = wait_for_new_picture(image, after_mix, "typing 7 into seed B")
+    assert float(abs(after_seed[:, a] - after_mix[:, a]).mean()) < 1, "a new seed B changed seed A's picture"
+    assert float(abs(after_seed[:, b] - after_mix[:, b]).mean()) > 5, "typing 7 into seed B did not redraw seed B"

@@ -431,3 +431,265 @@ def test_inpaint_ui_brush_slider_sets_the_radius() -> None:
     assert int(ui.painter.hole.sum()) == sum(1 for x in range(-4, 5) for y in range(-4, 5) if x * x + y * y <= 16)
     with pytest.raises(ValueError, match="scale"):
         inpaint_ui(ui.painter, scale=0)
+
+
+# --- chapter 5: the StyleGAN explorer ----------------------------------------------------------
+
+
+def tiny_stylegan(noise_strength: float = 0.5):
+    """A 16 x 16 StyleGAN G (6 ws, 5 noise inputs) with visible noise and a nonzero w_avg: an untrained G
+    has every noise strength at 0 (noise would change nothing) and w_avg = 0."""
+    from synthlib.models.stylegan import NoiseInjection, StyleGANGenerator
+
+    torch.manual_seed(0)
+    G = StyleGANGenerator(StyleGANGenerator.Config(img_size=16, img_channels=1, z_dim=16, w_dim=16, n_mlp=2,
+                                                   base_channels=8, max_channels=32))
+    with torch.no_grad():
+        for m in G.modules():
+            if isinstance(m, NoiseInjection):
+                m.strength.fill_(noise_strength)
+        G.w_avg.copy_(G.mapping(torch.randn(64, 16)).mean(0) + 0.5 * torch.randn(16))
+    return G
+
+
+def stylegan_explorer(G=None, **kwargs):
+    from synthlib.widgets import StyleGANExplorer
+
+    return StyleGANExplorer(tiny_stylegan() if G is None else G, **kwargs)
+
+
+def seed_image(G, seed: int, psi: float = 1.0, noise_seed: int = 0) -> torch.Tensor:
+    """G's picture of one seed, computed here without the explorer: the reference to compare with."""
+    from synthlib.widgets import latent_for_seed
+
+    with torch.no_grad():
+        w = G.truncate(G.mapping(latent_for_seed(seed, G.config.z_dim)[None]), psi)
+        noise = G.make_noise(1, torch.Generator().manual_seed(noise_seed))
+        return G.synthesis(w, noise=noise).clamp(-1, 1)[0]
+
+
+def ex_z(seed: int) -> torch.Tensor:
+    """Seed's z as a batch of one (1, 16)."""
+    from synthlib.widgets import latent_for_seed
+
+    return latent_for_seed(seed, 16)[None]
+
+
+def test_stylegan_explorer_crossover_takes_layers_from_each_seed() -> None:
+    G = tiny_stylegan()
+    ex = stylegan_explorer(G, seed_a=3, seed_b=7)
+    assert ex.crossover == G.num_ws == 6 and ex.psi == 1.0  # default: no mixing
+    a, b = seed_image(G, 3), seed_image(G, 7)
+    assert (a - b).abs().mean() > 0.05, "the two seeds' pictures are too alike to tell apart"
+    assert ex.image().shape == (1, 16, 16)
+    torch.testing.assert_close(ex.image(), a, atol=1e-5, rtol=0)
+    ex.set_crossover(0)
+    torch.testing.assert_close(ex.image(), b, atol=1e-5, rtol=0)
+    ex.set_crossover(3)
+    mixed = ex.image()
+    assert (mixed - a).abs().mean() > 1e-3 and (mixed - b).abs().mean() > 1e-3
+    # ws: layers 0-2 are seed A's w, 3-5 seed B's
+    ws = ex.ws()
+    assert ws.shape == (6, 16)
+    torch.testing.assert_close(ws[:3], G.mapping(ex_z(3))[0].expand(3, -1).detach())
+    torch.testing.assert_close(ws[3:], G.mapping(ex_z(7))[0].expand(3, -1).detach())
+    # images(): A, B and the current mix, all with the same noise
+    shown = ex.images()
+    assert list(shown) == ["A", "B", "mixed"]
+    torch.testing.assert_close(shown["A"], a, atol=1e-5, rtol=0)
+    torch.testing.assert_close(shown["B"], b, atol=1e-5, rtol=0)
+    torch.testing.assert_close(shown["mixed"], mixed, atol=1e-5, rtol=0)
+    assert ex.render().shape == (1, 16, 3 * 16 + 2 * 2)
+    assert ex.mixing_text() == "layers 0-2 from seed A, 3-5 from seed B"
+    ex.set_crossover(1)
+    assert ex.mixing_text() == "layer 0 from seed A, 1-5 from seed B"
+    ex.set_crossover(6)
+    assert ex.mixing_text() == "all 6 layers from seed A (no mixing)"
+    for bad in (-1, 7, 2.5):
+        with pytest.raises(ValueError, match=r"crossover must be a whole number in 0\.\.6"):
+            ex.set_crossover(bad)
+
+
+def test_stylegan_explorer_seeds_change_the_picture() -> None:
+    ex = stylegan_explorer(seed_a=0, seed_b=1)
+    first = ex.images()
+    ex.set_seed_a(5)
+    second = ex.images()
+    assert (second["A"] - first["A"]).abs().mean() > 0.01 and (second["mixed"] - first["mixed"]).abs().mean() > 0.01
+    torch.testing.assert_close(second["B"], first["B"])
+    ex.set_seed_b(9)
+    assert (ex.images()["B"] - first["B"]).abs().mean() > 0.01
+    for bad in (-1, 1.5, "x"):
+        with pytest.raises(ValueError, match="seed A must be a whole number >= 0"):
+            ex.set_seed_a(bad)
+
+
+def test_stylegan_explorer_psi_zero_gives_the_average_image_for_every_seed() -> None:
+    G = tiny_stylegan()
+    ex = stylegan_explorer(G, seed_a=0, seed_b=1)
+    full = ex.image()
+    ex.set_psi(0.5)
+    half = ex.image()
+    assert (half - full).abs().mean() > 0.01, "psi did not change the picture"
+    torch.testing.assert_close(half, seed_image(G, 0, psi=0.5), atol=1e-5, rtol=0)
+    ex.set_psi(0.0)
+    shown = ex.images()
+    with torch.no_grad():
+        average = G.synthesis(G.w_avg[None], noise=G.make_noise(1, torch.Generator().manual_seed(0))).clamp(-1, 1)[0]
+    for name in ("A", "B", "mixed"):
+        torch.testing.assert_close(shown[name], average, atol=1e-5, rtol=0)
+    ex.set_seed_a(42)
+    torch.testing.assert_close(ex.image(), average, atol=1e-5, rtol=0)
+    torch.testing.assert_close(ex.ws(), G.w_avg.expand(6, -1))
+
+
+def test_stylegan_explorer_psi_out_of_range_is_refused_with_a_helpful_message() -> None:
+    ex = stylegan_explorer()
+    for bad in (1.5, -0.1, float("nan")):
+        with pytest.raises(ValueError, match=r"psi must be in \[0, 1\].*average image"):
+            ex.set_psi(bad)
+    assert ex.psi == 1.0  # unchanged
+    with pytest.raises(ValueError, match=r"psi must be in \[0, 1\]"):
+        stylegan_explorer(psi=2.0)
+
+
+def test_stylegan_explorer_new_noise_keeps_the_ws() -> None:
+    G = tiny_stylegan()
+    ex = stylegan_explorer(G, seed_a=2, seed_b=4, crossover=2)
+    ws, image = ex.ws(), ex.image()
+    torch.testing.assert_close(ex.image(), image)  # a state always gives the same picture
+    ex.resample_noise()
+    assert ex.noise_seed == 1
+    torch.testing.assert_close(ex.ws(), ws)
+    assert (ex.image() - image).abs().mean() > 1e-3, "new noise did not change the picture"
+    with torch.no_grad():  # without noise the two states are the same picture: only the noise changed
+        before = G.synthesis(ws[None], noise_mode="none")
+        after = G.synthesis(ex.ws()[None], noise_mode="none")
+    torch.testing.assert_close(after, before)
+    # with the noise strengths at 0 nothing changes: the difference above was the noise
+    quiet = stylegan_explorer(tiny_stylegan(noise_strength=0.0), seed_a=2, seed_b=4, crossover=2)
+    image = quiet.image()
+    quiet.resample_noise()
+    torch.testing.assert_close(quiet.image(), image)
+
+
+def test_stylegan_explorer_without_targets_cannot_project() -> None:
+    ex = stylegan_explorer()
+    for call in (lambda: ex.project(10), ex.projection, lambda: ex.set_target(0)):
+        with pytest.raises(ValueError, match="no real images to project.*targets="):
+            call()
+    targets = torch.zeros(2, 1, 16, 16)
+    ex = stylegan_explorer(targets=targets)  # targets but no project_fn
+    with pytest.raises(ValueError, match="no project_fn"):
+        ex.project(10)
+    with pytest.raises(ValueError, match="not been projected yet"):
+        ex.projection()
+    with pytest.raises(ValueError, match=r"target index must be in 0\.\.1"):
+        ex.set_target(2)
+    with pytest.raises(ValueError, match=r"targets must be real images shaped \(N, 1, 16, 16\)"):
+        stylegan_explorer(targets=torch.zeros(2, 3, 16, 16))
+
+
+def test_stylegan_explorer_projection_shows_the_found_w() -> None:
+    G = tiny_stylegan()
+    targets = torch.rand(3, 1, 16, 16) * 2 - 1
+    z = torch.randn(1, 16, generator=torch.Generator().manual_seed(123))
+    calls = []
+
+    def project_fn(G_, target, steps):
+        calls.append((target.clone(), steps, G_.training))
+        return G_.mapping(z)  # (1, w_dim): the w of a fixed z, whatever the target
+
+    G.train()
+    ex = stylegan_explorer(G, targets=targets, project_fn=project_fn, noise_seed=5)
+    assert ex.render().shape == (1, 16, 4 * 16 + 3 * 2)  # A | B | mixed | target
+    ex.set_target(2)
+    target, recon = ex.project(50)
+    (got_target, steps, training), = calls
+    torch.testing.assert_close(got_target, targets[2:3])
+    assert steps == 50 and training is False and G.training  # eval while projecting, mode restored after
+    torch.testing.assert_close(target, targets[2])
+    with torch.no_grad():
+        expected = G.synthesis(G.mapping(z), noise=G.make_noise(1, torch.Generator().manual_seed(5))).clamp(-1, 1)[0]
+    torch.testing.assert_close(recon, expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(ex.projection()[1], recon)
+    panels = ex.panels()
+    assert list(panels) == ["A", "B", "mixed", "target", "reconstruction"]
+    torch.testing.assert_close(panels["reconstruction"], expected, atol=1e-5, rtol=0)
+    assert ex.render().shape == (1, 16, 5 * 16 + 4 * 2)
+    # another target has no projection yet; going back shows the one found
+    ex.set_target(0)
+    assert "reconstruction" not in ex.panels()
+    ex.set_target(2)
+    torch.testing.assert_close(ex.projection()[1], recon)
+    # a ws (num_ws, w_dim) with a noise list is used as given
+    ws = torch.randn(6, 16)
+    noise = G.make_noise(1, torch.Generator().manual_seed(9))
+    ex.project_fn = lambda G_, target, steps: (ws, noise)
+    _, recon2 = ex.project(1)
+    with torch.no_grad():
+        torch.testing.assert_close(recon2, G.synthesis(ws[None], noise=noise).clamp(-1, 1)[0], atol=1e-5, rtol=0)
+    ex.project_fn = lambda G_, target, steps: torch.zeros(5, 16)
+    with pytest.raises(ValueError, match="project_fn must return one w"):
+        ex.project(1)
+
+
+def test_stylegan_ui_redraws_on_every_control() -> None:
+    from synthlib.widgets import StyleGANExplorerUI, stylegan_ui
+
+    ui = stylegan_ui(stylegan_explorer(seed_a=0, seed_b=1), scale=2)
+    assert isinstance(ui, StyleGANExplorerUI) and ui.target is None and ui.project is None
+    assert ui.crossover.max == 6 and ui.crossover.value == 6 and ui.psi.value == 1.0
+    png = ui.image.value
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert to_png(ui.explorer.render(), 2) == png
+    assert "all 6 layers from seed A" in ui.caption.value
+
+    ui.crossover.value = 3
+    assert ui.explorer.crossover == 3
+    assert ui.image.value != png, "moving the crossover slider did not redraw"
+    assert "layers 0-2 from seed A, 3-5 from seed B" in ui.caption.value
+    ui.seed_a.value = 4
+    ui.seed_b.value = 8
+    ui.psi.value = 0.5
+    ui.new_noise.click()
+    assert (ui.explorer.seed_a, ui.explorer.seed_b, ui.explorer.psi, ui.explorer.noise_seed) == (4, 8, 0.5, 1)
+    assert to_png(ui.explorer.render(), 2) == ui.image.value
+    assert "psi 0.50" in ui.caption.value and "noise seed 1" in ui.caption.value
+
+
+def test_stylegan_ui_each_control_changes_the_picture() -> None:
+    from synthlib.widgets import stylegan_ui
+
+    ui = stylegan_ui(stylegan_explorer(seed_a=0, seed_b=1, crossover=3))
+    changes = [("seed A", lambda: setattr(ui.seed_a, "value", 4)), ("seed B", lambda: setattr(ui.seed_b, "value", 8)),
+               ("psi", lambda: setattr(ui.psi, "value", 0.5)), ("new noise", ui.new_noise.click),
+               ("crossover", lambda: setattr(ui.crossover, "value", 1))]
+    for what, change in changes:
+        before = ui.image.value
+        change()
+        assert ui.image.value != before, f"{what} did not change the picture"
+
+
+def test_stylegan_ui_projects_the_chosen_target() -> None:
+    from synthlib.widgets import stylegan_ui
+
+    G = tiny_stylegan()
+    z = torch.randn(1, 16, generator=torch.Generator().manual_seed(1))
+    seen = []
+
+    def project_fn(G_, target, steps):
+        seen.append(steps)
+        return G_.mapping(z)
+
+    ex = stylegan_explorer(G, targets=torch.rand(2, 1, 16, 16) * 2 - 1, project_fn=project_fn)
+    ui = stylegan_ui(ex, scale=1, steps=7)
+    assert ui.target.options == (("image 0", 0), ("image 1", 1)) and ui.steps.value == 7
+    before = ui.image.value
+    ui.target.value = 1
+    assert ex.target_index == 1 and ui.image.value != before
+    before = ui.image.value
+    ui.project.click()
+    assert seen == [7]
+    assert ui.image.value != before and "target | reconstruction" in ui.caption.value
+    assert to_png(ex.render(), 1) == ui.image.value
