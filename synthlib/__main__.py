@@ -87,8 +87,6 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         return fail(f"--batch-size must be >= 1, got {args.batch_size}")
-    if not 0.0 <= args.truncation <= 1.0:
-        return fail(f"--truncation must be in [0, 1] (1 = none), got {args.truncation}")
     try:
         device = pick_device(args.device)
     except (RuntimeError, ValueError) as e:
