@@ -12,20 +12,9 @@ import torch
 
 from synthlib.augment import AdaptiveAugment, contrast, diff_augment, saturation
 
+pytestmark = pytest.mark.usefixtures("one_thread", "seeded")
+
 POLICIES = ["color", "translation", "cutout", "color,translation,cutout"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def _seed() -> None:
-    torch.manual_seed(0)
 
 
 def gen(seed: int) -> torch.Generator:

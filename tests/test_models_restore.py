@@ -21,22 +21,9 @@ from synthlib.models.restore import (
     DIPNet, GatedConv2d, InpaintUNet, PartialConv2d, SRResNet, composite, dip_input, pad_to_multiple,
 )  # fmt: skip
 
+pytestmark = pytest.mark.usefixtures("one_thread", "seeded")
+
 CONVS = ("gated", "partial")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tensors here are tiny: a second thread costs more in synchronisation than it saves (on a
-    busy 2-core machine several times the whole run), so use one and give the old count back."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def _seed() -> None:
-    torch.manual_seed(0)
 
 
 def images(n: int, height: int, width: int, channels: int = 3) -> torch.Tensor:

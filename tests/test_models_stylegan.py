@@ -30,6 +30,8 @@ from synthlib.models.stylegan import (
     upsample2d,
 )
 
+pytestmark = pytest.mark.usefixtures("one_thread", "seeded")
+
 DIM = 16
 
 
@@ -49,21 +51,6 @@ def set_noise_strength(G: StyleGANGenerator, value: float) -> None:
         for m in G.modules():
             if isinstance(m, NoiseInjection):
                 m.strength.fill_(value)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: a second thread costs more in synchronisation than it saves (on a busy
-    2-core machine, ~100x per forward), so use one and give the old count back."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def _seed() -> None:
-    torch.manual_seed(0)
 
 
 # --- modulated convolution ----------------------------------------------------------------------
