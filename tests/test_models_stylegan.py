@@ -376,3 +376,22 @@ def test_bad_inputs_raise_helpful_errors() -> None:
         tiny_g(n_mlp=0)
     with pytest.raises(ValueError, match=r"styles \(2, 5\)"):
         modulated_conv2d(torch.randn(2, 5, 4, 4), torch.randn(3, 5, 3, 3), torch.randn(2, 4))
+
+
+def test_low_pass_upsampler_and_downsampler_match_their_definitions():
+    """upsample2d = insert a zero after every pixel, then convolve with 4 x the [1,3,3,1] binomial filter;
+    downsample2d = convolve with the filter, then keep every second pixel. A constant stays constant
+    (inside the border): no checkerboard, the gain of 4 makes up for the zeros."""
+    k = blur_kernel()
+    assert torch.allclose(k, torch.outer(torch.tensor([1.0, 3, 3, 1]), torch.tensor([1.0, 3, 3, 1])) / 64)
+    x = torch.randn(2, 3, 5, 5)
+    zeros_between = torch.zeros(2, 3, 9, 9)
+    zeros_between[..., ::2, ::2] = x
+    depthwise = (4 * k).expand(3, 1, 4, 4)
+    by_definition = torch.nn.functional.conv2d(torch.nn.functional.pad(zeros_between, (2, 2, 2, 2)), depthwise, groups=3)
+    torch.testing.assert_close(upsample2d(x, k), by_definition)
+    up = upsample2d(torch.ones(1, 1, 6, 6), k)
+    assert up.shape == (1, 1, 12, 12) and torch.allclose(up[..., 2:-2, 2:-2], torch.ones(1, 1, 8, 8))
+    y = torch.randn(2, 3, 8, 8)
+    full = torch.nn.functional.conv2d(torch.nn.functional.pad(y, (1, 1, 1, 1)), k.expand(3, 1, 4, 4), groups=3)
+    torch.testing.assert_close(downsample2d(y, k), full[..., ::2, ::2])
