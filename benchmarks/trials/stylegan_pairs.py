@@ -1,6 +1,6 @@
 """Trial behind chapter 5's status note: which half of the StyleGAN pair is slow to learn on a CPU budget?
 
-Trains a generator (sg = StyleGAN2's at 32 px, base 16 / max 128 channels; dc = chapter 2's DCGAN) against a
+Trains a generator (sg = StyleGAN2's at 32 px, base 16 / max 128 channels; sgt = the same with a tanh output; dc = chapter 2's DCGAN) against a
 discriminator (sg = StyleGAN2's residual D; dc = DCGAN's, batch norm) with chapter 2's GAN recipe (non-saturating
 loss, R1 every 16 steps, EMA of G) on Fashion-MNIST padded to 32 px, and prints FID (chapter 2's classifier, 2,000
 samples cropped to 28 px) three times.
@@ -10,7 +10,8 @@ samples cropped to 28 px) three times.
 
 Measured 2026-11-24 (90 s each, 2-core CPU, FID after the last third): sg G + dc D 25.9 (998 steps); dc G + sg D
 29.3 (594); sg + sg 52-75 whatever the learning rates, betas (0.5/0.999 or 0/0.99), R1 weight (0.1, 2),
-minibatch-std group (1, 4, 32), D width (base 8 or 16) or DiffAugment. Run it alone (2 cores).
+minibatch-std group (1, 4, 32), D width (base 8 or 16), D's lr (5e-4 .. 1e-2), a tanh on G's output (sgt) or
+DiffAugment (through chapter 5's recipe). Run it alone (2 cores).
 """
 import sys, time, torch
 from synthlib.data import TensorBatches, from_uint8, load_fashion_mnist_uint8
@@ -24,7 +25,10 @@ secs, gk, dk, lr, b1, b2 = float(sys.argv[1]), sys.argv[2], sys.argv[3], float(s
 torch.manual_seed(0)
 train_u8, _ = load_fashion_mnist_uint8("train"); test_u8, _ = load_fashion_mnist_uint8("test")
 evaluate = FIDEvaluator(from_uint8(test_u8[:5000]), kid_subsets=10)
-G = StyleGANGenerator(StyleGANGenerator.Config(img_size=32, img_channels=1, z_dim=64, w_dim=64, n_mlp=2, base_channels=16, max_channels=128)) if gk == "sg" else DCGANGenerator(DCGANGenerator.Config(z_dim=64, img_size=32, img_channels=1, base_channels=32))
+class SGT(StyleGANGenerator):
+    def forward(self, z, **kw):
+        return torch.tanh(super().forward(z, **kw))
+G = (SGT if gk == "sgt" else StyleGANGenerator)(StyleGANGenerator.Config(img_size=32, img_channels=1, z_dim=64, w_dim=64, n_mlp=2, base_channels=16, max_channels=128)) if gk in ("sg", "sgt") else DCGANGenerator(DCGANGenerator.Config(z_dim=64, img_size=32, img_channels=1, base_channels=32))
 dbase = int(sys.argv[10]) if len(sys.argv) > 10 else 16
 D = StyleGANDiscriminator(StyleGANDiscriminator.Config(img_size=32, img_channels=1, base_channels=dbase, max_channels=8 * dbase, mbstd_group=int(sys.argv[9]) if len(sys.argv) > 9 else 4)) if dk == "sg" else DCGANDiscriminator(DCGANDiscriminator.Config(img_size=32, img_channels=1, base_channels=32))
 lr_d = float(sys.argv[7]) if len(sys.argv) > 7 else lr
