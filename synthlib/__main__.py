@@ -27,6 +27,11 @@ def _fail(verb: str, message: str) -> int:
     return 2
 
 
+def _first_line(error: BaseException) -> str:
+    """The first line of an error's message (its type's name if it has none): one line for ``_fail``."""
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
 def _cmd_sample(args: argparse.Namespace) -> int:
     """Errors the user can fix (paths, classes, counts) end in one line on stderr and exit code 2."""
     import torch
@@ -176,7 +181,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - t0
         path = write_image(out, args.out)
     except (ValueError, OSError) as e:  # CheckpointError, DataNotFoundError are ValueError/OSError kinds
-        return fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        return fail(_first_line(e))
     except torch.cuda.OutOfMemoryError:
         return fail(f"out of GPU memory at --size {args.size}; use a smaller one")
     h, w = out.shape[-2:]
@@ -231,7 +236,7 @@ def _cmd_inpaint(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - t0
         path = write_image(out, args.out)
     except (ValueError, OSError) as e:
-        return fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        return fail(_first_line(e))
     except torch.cuda.OutOfMemoryError:
         return fail("out of GPU memory; use a smaller image or --device cpu")
     if not bool(hole.any()):
@@ -266,7 +271,7 @@ def _cmd_upscale(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - t0
         path = write_image(out, args.out)
     except (ValueError, OSError) as e:
-        return fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        return fail(_first_line(e))
     except torch.cuda.OutOfMemoryError:
         return fail("out of GPU memory; use a smaller image or --device cpu")
     print(f"upscaled {args.image} x{factor} ({w}x{h} -> {w * factor}x{h * factor}, {seconds:.2f} s) -> {path}",

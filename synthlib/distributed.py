@@ -129,20 +129,23 @@ def shard(batch: Any, rank: int, world_size: int) -> Any:
     return batch
 
 
-def _flat_all_reduce(tensors: list[Tensor], op: str) -> None:
-    """All-reduce ``tensors`` in place as one flat buffer (one message instead of one per tensor)."""
-    if not tensors:
-        return
-    flat = torch.cat([t.reshape(-1) for t in tensors])
-    if op == "mean":
-        dist.all_reduce(flat)
-        flat /= dist.get_world_size()
-    else:  # "broadcast": rank 0's values everywhere
-        dist.broadcast(flat, 0)
-    offset = 0
+def _flat_all_reduce(tensors: Iterable[Tensor], op: str) -> None:
+    """Average (``op="mean"``) or take rank 0's values of (``op="broadcast"``) ``tensors``, in place, as
+    one flat buffer per dtype (one message instead of one per tensor)."""
+    by_dtype: dict[torch.dtype, list[Tensor]] = {}
     for t in tensors:
-        t.copy_(flat[offset : offset + t.numel()].view_as(t))
-        offset += t.numel()
+        by_dtype.setdefault(t.dtype, []).append(t)
+    for group in by_dtype.values():
+        flat = torch.cat([t.reshape(-1) for t in group])
+        if op == "mean":
+            dist.all_reduce(flat)
+            flat /= dist.get_world_size()
+        else:  # "broadcast": rank 0's values everywhere
+            dist.broadcast(flat, 0)
+        offset = 0
+        for t in group:
+            t.copy_(flat[offset : offset + t.numel()].view_as(t))
+            offset += t.numel()
 
 
 def average_gradients(params: Iterable[nn.Parameter]) -> None:
@@ -150,12 +153,7 @@ def average_gradients(params: Iterable[nn.Parameter]) -> None:
     every rank runs the same phases, so the same parameters have gradients everywhere)."""
     if not is_running():
         return
-    grads = [p.grad for p in params if p.grad is not None]
-    by_dtype: dict[torch.dtype, list[Tensor]] = {}
-    for g in grads:
-        by_dtype.setdefault(g.dtype, []).append(g)
-    for group in by_dtype.values():
-        _flat_all_reduce(group, "mean")
+    _flat_all_reduce((p.grad for p in params if p.grad is not None), "mean")
 
 
 def any_rank(flag: bool) -> bool:
@@ -182,13 +180,8 @@ def broadcast_module(module: nn.Module, buffers_only: bool = False) -> None:
     """Copy rank 0's parameters (unless ``buffers_only``) and buffers into every rank's ``module``."""
     if not is_running():
         return
-    tensors = [] if buffers_only else [p.data for p in module.parameters()]
-    tensors += [b for b in module.buffers()]
-    by_dtype: dict[torch.dtype, list[Tensor]] = {}
-    for t in tensors:
-        by_dtype.setdefault(t.dtype, []).append(t)
-    for group in by_dtype.values():
-        _flat_all_reduce(group, "broadcast")
+    params = [] if buffers_only else [p.data for p in module.parameters()]
+    _flat_all_reduce([*params, *module.buffers()], "broadcast")
 
 
 def broadcast_buffers(module: nn.Module) -> None:

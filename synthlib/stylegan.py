@@ -151,10 +151,9 @@ def stylegan_phases(G: nn.Module, D: nn.Module, cfg: StyleGANConfig, *, augment:
         ws = mixed_ws(G, z, cfg.mixing_prob, update_avg=cfg.w_avg_beta)
         scratch["fake"] = fake = G.synthesis(ws)  # its graph is kept for the G phase that follows
         real_logits, fake_logits = D(aug(real)), D(aug(fake.detach()))
-        if ada is not None:
-            ada.update(real_logits.detach(), real.shape[0])
         logs = {"real_logits": real_logits.detach().mean(), "fake_logits": fake_logits.detach().mean()}
         if ada is not None:
+            ada.update(real_logits.detach(), real.shape[0])
             logs["augment_p"] = torch.tensor(float(ada.p))
         return d_loss_fn(real_logits, fake_logits), logs
 

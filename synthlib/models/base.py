@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, TypeVar
 
-from torch import nn
+from torch import Tensor, nn
 
 from synthlib.config import from_dict
 
@@ -57,3 +57,12 @@ def build(arch: str, config: dict[str, Any]) -> nn.Module:
 
 def registered() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def check_images(img: Tensor, channels: int, size: int, owner: str, hint: str = "") -> None:
+    """Raise a ValueError unless ``img`` is a batch (N, channels, size, size), naming ``owner`` and the
+    shapes (``hint``, if given, follows after "; ": what to do about it)."""
+    expected = (channels, size, size)
+    if img.ndim != 4 or tuple(img.shape[1:]) != expected:
+        raise ValueError(f"{owner}: expected images of shape (N, {', '.join(map(str, expected))}), "
+                         f"got {tuple(img.shape)}" + (f"; {hint}" if hint else ""))

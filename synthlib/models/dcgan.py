@@ -37,7 +37,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
 from synthlib.config import check_choice
-from synthlib.models.base import register
+from synthlib.models.base import check_images, register
 
 __all__ = ["ConditionalBatchNorm2d", "DCGANDiscriminator", "DCGANGenerator", "init_dcgan_weights_"]
 
@@ -272,12 +272,7 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, img: Tensor, labels: Tensor | None = None) -> Tensor:
         cfg = self.config
-        expected = (cfg.img_channels, cfg.img_size, cfg.img_size)
-        if img.ndim != 4 or tuple(img.shape[1:]) != expected:
-            raise ValueError(
-                "DCGANDiscriminator: expected images of shape "
-                f"(N, {', '.join(map(str, expected))}), got {tuple(img.shape)}"
-            )
+        check_images(img, cfg.img_channels, cfg.img_size, "DCGANDiscriminator")
         n = img.shape[0]
         _check_labels(labels, n, cfg.num_classes, "DCGANDiscriminator")
         h = self.features(img)  # (N, 8g, 4, 4) at 64x64

@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthlib.config import check_choice, check_min
-from synthlib.models.base import register
+from synthlib.models.base import check_images, register
 
 __all__ = [
     "EqualConv2d",
@@ -793,13 +793,8 @@ class StyleGANDiscriminator(nn.Module):
 
     def forward(self, img: Tensor, labels: Tensor | None = None) -> Tensor:
         cfg = self.config
-        expected = (cfg.img_channels, cfg.img_size, cfg.img_size)
-        if img.ndim != 4 or tuple(img.shape[1:]) != expected:
-            raise ValueError(
-                "StyleGANDiscriminator: expected images of shape "
-                f"(N, {', '.join(map(str, expected))}), got {tuple(img.shape)}; "
-                "resize the data or build D with matching img_size / img_channels"
-            )
+        check_images(img, cfg.img_channels, cfg.img_size, "StyleGANDiscriminator",
+                     "resize the data or build D with matching img_size / img_channels")
         if labels is not None:
             raise ValueError("StyleGANDiscriminator is unconditional but got `labels`; call it as D(img)")
         x = self.blocks(self.from_rgb(img))  # (N, C4, 4, 4)
