@@ -36,7 +36,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     """Errors the user can fix (paths, classes, counts) end in one line on stderr and exit code 2."""
     import torch
 
-    from synthlib.sample import load_generator, num_classes, prepare_target, sample, save_samples
+    from synthlib.sample import is_iterative, load_generator, num_classes, prepare_target, sample, save_samples
     from synthlib.train import pick_device
 
     fail = functools.partial(_fail, "sample")
@@ -47,6 +47,10 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         return fail(f"--batch-size must be >= 1, got {args.batch_size}")
     if not 0.0 <= args.truncation <= 1.0:
         return fail(f"--truncation must be in [0, 1] (1 = none), got {args.truncation}")
+    if args.steps is not None and args.steps < 1:
+        return fail(f"--steps must be >= 1, got {args.steps}")
+    if args.guidance < 0:
+        return fail(f"--guidance must be >= 0 (0 = the plain conditional model), got {args.guidance}")
     try:
         device = pick_device(args.device)
     except (RuntimeError, ValueError) as e:
@@ -67,8 +71,13 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         if args.truncation != 1.0 and not callable(getattr(G, "truncate", None)):
             return fail(f"--truncation {args.truncation}: {args.checkpoint} holds a {type(G).__name__}, which has no "
                         "truncation (StyleGAN checkpoints do); leave it out")
+        if (args.steps is not None or args.guidance != 0.0) and not is_iterative(G):
+            return fail(f"--steps/--guidance: {args.checkpoint} holds a {type(G).__name__}, which draws in one pass "
+                        "(diffusion and flow checkpoints take them); leave them out")
+        if args.guidance != 0.0 and k == 0:
+            return fail(f"--guidance {args.guidance}: classifier-free guidance needs a class-conditional model")
         samples = sample(G, args.num, seed=args.seed, label=args.label, batch_size=args.batch_size, device=device,
-                         truncation=args.truncation)
+                         truncation=args.truncation, steps=args.steps, guidance=args.guidance)
         out = save_samples(samples, args.out)
     except (ValueError, OSError) as e:  # CheckpointError is a ValueError
         return fail(str(e))
@@ -290,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser(
         "sample",
         help="draw samples from a trained generator's checkpoint",
-        description="Draw samples from the generator in a checkpoint (kinds 'dcgan', 'toy-gan', 'stylegan'). Writes one "
+        description="Draw samples from the generator in a checkpoint (kinds 'dcgan', 'toy-gan', 'stylegan', 'vae', "
+        "'diffusion', 'flow'). Writes one "
         "float tensor to a .pt file (images: N x C x H x W in [-1, 1]; toy-gan: N x d), or image samples as "
         "PNG files 00000.png ... to a folder.",
     )
@@ -306,6 +316,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
                    help="StyleGAN: pull each w towards the average w, w_avg + PSI (w - w_avg); 1 = none, "
                    "0.7 = typical images, less variety")
+    p.add_argument("--steps", type=int, default=None, metavar="N",
+                   help="diffusion/flow: network evaluations per sample (default 50: DDIM or Euler steps)")
+    p.add_argument("--guidance", type=float, default=0.0, metavar="W",
+                   help="diffusion/flow, class-conditional: classifier-free guidance cond + W (cond - uncond); "
+                   "0 = none, 1-3 = more typical of the class, less variety")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, ...")
     p.set_defaults(func=_cmd_sample)
 

@@ -32,7 +32,13 @@ from synthlib.checkpoint import CheckpointError
 
 # Kinds written by synthlib whose checkpoints hold a generator "G" with a ``z_dim`` in its config.
 # The check itself is structural (see load_generator); these names are for messages.
-GENERATOR_KINDS = ("dcgan", "toy-gan", "stylegan")
+GENERATOR_KINDS = ("dcgan", "toy-gan", "stylegan", "vae", "diffusion", "flow")
+
+
+def is_iterative(G: nn.Module) -> bool:
+    """Whether ``G`` is a denoising network that samples in steps (diffusion or flow matching): its
+    config names a ``process``; it starts from image-shaped noise instead of a latent z."""
+    return isinstance(getattr(getattr(G, "config", None), "process", None), str)
 
 
 @contextlib.contextmanager
@@ -56,6 +62,9 @@ def model_device(model: nn.Module) -> torch.device:
 
 
 def _z_dim(G: nn.Module) -> int:
+    if is_iterative(G):
+        cfg = G.config
+        return cfg.img_channels * cfg.img_size * cfg.img_size
     z_dim = getattr(getattr(G, "config", None), "z_dim", None)
     if not isinstance(z_dim, int):
         raise ValueError(f"{type(G).__name__} has no config.z_dim, so it is not a generator sample() can drive")
@@ -76,6 +85,8 @@ def sample(
     batch_size: int = 256,
     device: str | torch.device | None = None,
     truncation: float = 1.0,
+    steps: int | None = None,
+    guidance: float = 0.0,
 ) -> Tensor:
     """``num`` samples of ``G`` as one CPU float32 tensor, e.g. (num, C, H, W) in [-1, 1].
 
@@ -89,12 +100,21 @@ def sample(
     the average w, ``w_avg + psi (w - w_avg)`` (more typical images, less variety). Such generators
     draw their per-pixel noise from fixed buffers here (``noise_mode="const"``), so a seed gives the
     same images every time, and their linear outputs are clamped to [-1, 1].
+
+    Diffusion and flow-matching networks (:func:`is_iterative`) start from noise shaped like the
+    images, drawn the same way, and run :func:`synthlib.diffusion.generate` with ``steps`` network
+    evaluations (default 50: DDIM for diffusion, Euler for flow) and classifier-free ``guidance`` w
+    (0 = the plain conditional model). Both samplers are deterministic given the noise.
     """
     if num < 1:
         raise ValueError(f"num must be >= 1, got {num}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     styled = callable(getattr(G, "truncate", None))
+    iterative = is_iterative(G)
+    if not iterative and (steps is not None or guidance != 0.0):
+        raise ValueError(f"{type(G).__name__} draws an image in one pass; steps and guidance apply to diffusion "
+                         "and flow-matching models")
     if truncation != 1.0 and not styled:
         raise ValueError(f"{type(G).__name__} has no truncation (no average w to pull towards); "
                          "truncation applies to StyleGAN generators, leave it at 1")
@@ -121,7 +141,14 @@ def sample(
     with evaluating(G):
         for start in range(0, num, batch_size):
             zb = z[start : start + batch_size].to(device)
-            if styled:
+            if iterative:
+                from synthlib.diffusion import generate
+
+                cfg = G.config
+                noise = zb.view(-1, cfg.img_channels, cfg.img_size, cfg.img_size)
+                lb = None if labels is None else labels[start : start + batch_size].to(device)
+                out = generate(G, noise, lb, steps=steps, guidance=guidance)
+            elif styled:
                 out = G(zb, psi=truncation, noise_mode="const").clamp(-1.0, 1.0)
             elif labels is None:
                 out = G(zb)
@@ -143,10 +170,11 @@ def load_generator(
     ckpt = ckpt_io.load(path)
     models: dict[str, Any] = ckpt.get("models") or {}
     g_entry = models.get("G")
-    if not isinstance(g_entry, dict) or "z_dim" not in (g_entry.get("config") or {}):
+    g_config = (g_entry.get("config") or {}) if isinstance(g_entry, dict) else {}
+    if "z_dim" not in g_config and "process" not in g_config:
         raise CheckpointError(
             f"{path} is a {ckpt.get('kind')!r} checkpoint with models {sorted(models)}, but sampling needs a "
-            f"generator 'G' with a z_dim in its config; supported kinds: {', '.join(map(repr, GENERATOR_KINDS))}"
+            f"generator 'G' (a z_dim or a diffusion process in its config); supported kinds: {', '.join(map(repr, GENERATOR_KINDS))}"
         )
     if model is None:
         model = "G_ema" if "G_ema" in models else "G"

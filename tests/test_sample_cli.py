@@ -164,3 +164,68 @@ def test_help_in_a_subprocess() -> None:
     )
     assert result.returncode == 0
     assert "--num" in result.stdout and "--class" in result.stdout and "--out" in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------- chapter 7
+
+
+def write_denoiser_checkpoint(run_dir: Path, process: str) -> Path:
+    """Two steps of a tiny class-conditional diffusion or flow U-Net -> run_dir/checkpoint.pt."""
+    from synthlib.data import from_uint8
+    from synthlib.diffusion import DiffusionConfig, denoiser_trainer
+    from synthlib.models.diffusion import DiffusionUNet
+
+    torch.manual_seed(0)
+    model = DiffusionUNet(DiffusionUNet.Config(channels=(4, 8), patch=2, num_classes=3, process=process,
+                                               num_timesteps=50))
+    torch.nn.init.normal_(model.out.weight, std=0.1)
+    data = TensorBatches(torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8), torch.randint(0, 3, (16,)),
+                         batch_size=8, transform=from_uint8)
+    trainer = denoiser_trainer(model, data, DiffusionConfig(batch_size=8, ema_half_life_img=100), run_dir=run_dir,
+                               checkpoint_every=2, device="cpu")
+    trainer.fit(2)
+    return run_dir / "checkpoint.pt"
+
+
+@pytest.mark.parametrize("process", ["diffusion", "flow"])
+def test_denoiser_checkpoints_sample_with_steps_and_guidance(process: str, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_denoiser_checkpoint(tmp_path / "run", process)
+    assert ckpt_io.load(path)["kind"] == process
+    outs = []
+    for i, extra in enumerate([(), (), ("--guidance", 3), ("--steps", 7)]):
+        assert run(path, "--num", 3, "--out", tmp_path / f"s{i}.pt", "--seed", 1, "--class", 2, "--steps", 4, *extra) == 0
+        outs.append(torch.load(tmp_path / f"s{i}.pt", weights_only=True))
+    assert outs[0].shape == (3, 1, 28, 28) and outs[0].abs().max() <= 1
+    assert torch.equal(outs[0], outs[1])                       # deterministic samplers: a seed repeats
+    assert not torch.allclose(outs[0], outs[2])                # guidance changes the images
+    G, _ = load_generator(path)
+    torch.testing.assert_close(outs[0], sample(G, 3, seed=1, label=2, steps=4))  # the CLI is sample()
+
+
+def test_denoiser_and_one_pass_errors(ckpt: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_denoiser_checkpoint(tmp_path / "run", "diffusion")
+    capsys.readouterr()
+    check_error(capsys, run(path, "--num", 2, "--out", tmp_path / "a.pt", "--steps", 0), "--steps must be >= 1")
+    check_error(capsys, run(path, "--num", 2, "--out", tmp_path / "a.pt", "--steps", 51), "more than the model's 50")
+    check_error(capsys, run(path, "--num", 2, "--out", tmp_path / "a.pt", "--guidance", -1), "--guidance must be >= 0")
+    check_error(capsys, run(ckpt, "--num", 2, "--out", tmp_path / "a.pt", "--steps", 10), "draws in one pass")
+    check_error(capsys, run(ckpt, "--num", 2, "--out", tmp_path / "a.pt", "--guidance", 1), "draws in one pass")
+
+
+def test_vae_checkpoint_samples_by_decoding(tmp_path: Path) -> None:
+    from synthlib.data import from_uint8
+    from synthlib.diffusion import VAEConfig, vae_trainer
+    from synthlib.models.diffusion import ConvVAE
+
+    torch.manual_seed(0)
+    vae = ConvVAE(ConvVAE.Config(z_dim=3, channels=(4, 8), hidden=16))
+    data = TensorBatches(torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8), batch_size=8, transform=from_uint8)
+    vae_trainer(vae, data, VAEConfig(batch_size=8), run_dir=tmp_path, checkpoint_every=2, device="cpu").fit(2)
+    assert run(tmp_path / "checkpoint.pt", "--num", 5, "--out", tmp_path / "v.pt", "--seed", 2) == 0
+    got = torch.load(tmp_path / "v.pt", weights_only=True)
+    G, name = load_generator(tmp_path / "checkpoint.pt")
+    assert name == "G" and got.shape == (5, 1, 28, 28)
+    z = torch.randn(5, 3, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.testing.assert_close(got, G.decode(z))            # a sample is the decoder's mean at z ~ N(0, I)

@@ -7,6 +7,7 @@ from a checkpoint.
 from synthlib.models.base import build, register, registered, spec
 from synthlib.models.classifier import FashionClassifier
 from synthlib.models.classifier import EmojiStyleClassifier
+from synthlib.models.diffusion import ConvVAE, DiffusionUNet
 from synthlib.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from synthlib.models.patchgan import PatchGANDiscriminator
 from synthlib.models.resnet_gen import ResnetGenerator
@@ -24,4 +25,5 @@ __all__ = [
     "EmojiStyleClassifier", "VGG16Features", "AdaINDecoder", "TransformerNet",
     "DIPNet", "InpaintUNet", "SRResNet",
     "StyleGANDiscriminator", "StyleGANGenerator",
+    "ConvVAE", "DiffusionUNet",
 ]
