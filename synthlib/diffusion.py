@@ -74,7 +74,7 @@ class VAEConfig:
     batch_size: int = 128
     lr: float = 2e-3
     beta: float = 1.0             # weight of the KL term (beta-VAE); 1 = the ELBO
-    decoder_std: float = 0.2      # sigma of the Gaussian p(x | z), in [-1, 1] pixel units
+    decoder_std: float = 0.3      # sigma of the Gaussian p(x | z), in [-1, 1] pixel units
     num_steps: int = 2000
 
     def __post_init__(self) -> None:

@@ -148,6 +148,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (lab_dir / "style_check.ipynb").write_text(json.dumps(widget_notebook(STYLE_CELL, "style")))
     (lab_dir / "inpaint_check.ipynb").write_text(json.dumps(widget_notebook(INPAINT_CELL, "inpaint")))
     (lab_dir / "stylegan_check.ipynb").write_text(json.dumps(widget_notebook(STYLEGAN_CELL, "stylegan")))
+    (lab_dir / "diffusion_check.ipynb").write_text(json.dumps(widget_notebook(DIFFUSION_CELL, "diffusion")))
     # Keep JupyterLab's own state (workspaces, news prompts) out of the user's home. The user settings
     # there start empty, so the course's app-level overrides.json in the venv decides the defaults.
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(lab_dir / ".config"), "JUPYTERLAB_WORKSPACES_DIR": str(lab_dir / ".ws")}
@@ -529,3 +530,60 @@ def test_stylegan_explorer_follows_its_mixing_slider(page: "sync_api.Page", lab:
     after_seed = wait_for_new_picture(image, after_mix, "typing 7 into seed B")
     assert float(abs(after_seed[:, a] - after_mix[:, a]).mean()) < 1, "a new seed B changed seed A's picture"
     assert float(abs(after_seed[:, b] - after_mix[:, b]).mean()) > 5, "typing 7 into seed B did not redraw seed B"
+
+
+# Chapter 7's diffusion explorer on a tiny untrained class-conditional DiffusionUNet whose zero-initialised
+# output convolution is randomised (else it predicts 0 and nothing would move): the wiring is checked.
+DIFFUSION_CELL = """\
+import torch
+from synthlib.data import FASHION_MNIST_CLASSES
+from synthlib.models.diffusion import DiffusionUNet
+from synthlib.widgets import DiffusionExplorer, diffusion_ui
+
+torch.manual_seed(0)
+model = DiffusionUNet(DiffusionUNet.Config(channels=(8, 16), patch=2, num_classes=10, process="diffusion"))
+with torch.no_grad():
+    model.out.weight.normal_(0.0, 0.1)
+    model.out.bias.normal_(0.0, 0.1)
+ui = diffusion_ui(DiffusionExplorer(model.eval(), FASHION_MNIST_CLASSES, label=1, steps=20), scale=2)
+ui"""
+
+
+def test_diffusion_explorer_follows_its_position_and_guidance_sliders(page: "sync_api.Page", lab: str) -> None:
+    """The diffusion explorer as a learner drives it: 8 samples of class "Trouser" after 20 DDIM steps
+    (top row) and the model's predicted final images (bottom row). Move the position slider back 10 steps
+    with the arrow keys -- the states must be earlier, noisier ones and the caption must say where -- then
+    raise the guidance one notch, which samples again. (The untrained network's samples are mostly black and
+    white, and the last DDIM steps hardly change them: half the process back is a clear change.)"""
+    panel, image = run_widget_notebook(page, lab, "diffusion_check.ipynb")
+    before = pixels(image)
+    # two rows (states, predictions) of eight 28-px images with 2-pixel gaps, enlarged twice
+    assert before.shape == ((2 * 28 + 2) * 2, (8 * 28 + 7 * 2) * 2), f"the picture is {before.shape}, not 116 x 476"
+    assert before.std() > 5, f"the explorer drew a flat picture (pixel std {before.std():.1f} of 255)"
+    caption = panel.locator(".jp-OutputArea-output .widget-html").last
+    wait_for_caption(page, caption, ["Trouser", "guidance w 0.00", "20 steps", "position 20 of 20"], "at first")
+    states, predictions = slice(0, 28 * 2), slice((28 + 2) * 2, (2 * 28 + 2) * 2)
+    assert float(abs(before[states] - before[predictions]).mean()) < 1, "at the end, the prediction is not the result"
+
+    position = panel.locator(".widget-slider").filter(has_text="position").first
+    position.locator(".noUi-handle").first.focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowLeft")
+    readout = position.locator(".widget-readout").first
+    page.wait_for_function("el => el.textContent.trim() === '10'", arg=readout.element_handle(), timeout=30_000)
+    wait_for_new_picture(image, before, "moving the position slider from 20 to 10")
+    wait_for_caption(page, caption, ["position 10 of 20", "after 10 steps"], "after moving the position to 10")
+    # Each key press redraws; the picture for position 10 came with (just before) the caption's text.
+    deadline = time.monotonic() + 30
+    while (after_position := pixels(image)) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert float(abs(after_position[states] - before[states]).mean()) > 5, "the state at step 10 looks like the end"
+    assert after_position.std() > 5, "the picture at step 10 is flat"
+
+    guidance = panel.locator(".widget-slider").filter(has_text="guidance").first
+    guidance.locator(".noUi-handle").first.focus()
+    page.keyboard.press("ArrowRight")
+    readout = guidance.locator(".widget-readout").first
+    page.wait_for_function("el => el.textContent.trim() === '0.25'", arg=readout.element_handle(), timeout=30_000)
+    wait_for_new_picture(image, after_position, "raising the guidance to 0.25")
+    wait_for_caption(page, caption, ["guidance w 0.25", "position 10 of 20"], "after raising the guidance")

@@ -218,8 +218,7 @@ class ConvVAE(nn.Module):
             nn.Linear(cfg.z_dim, cfg.hidden), nn.SiLU(),
             nn.Linear(cfg.hidden, c2 * s * s), nn.SiLU(), nn.Unflatten(1, (c2, s, s)),
             nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c2, c1, 3, padding=1), nn.SiLU(),
-            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c1, c1, 3, padding=1), nn.SiLU(),
-            nn.Conv2d(c1, cfg.img_channels, 3, padding=1), nn.Tanh(),
+            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c1, cfg.img_channels, 3, padding=1), nn.Tanh(),
         )
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
