@@ -301,19 +301,18 @@ def ddim_step(x: Tensor, eps: Tensor, ab: Tensor, ab_prev: Tensor, *, eta: float
     ``x_prev = sqrt(ab_prev) x0 + sqrt(1 - ab_prev - sigma^2) eps + sigma z`` with
     ``sigma = eta sqrt((1 - ab_prev) / (1 - ab)) sqrt(1 - ab / ab_prev)``. eta = 0: DDIM, deterministic;
     eta = 1 with ``ab_prev`` the previous step's: DDPM's ancestral step (posterior mean, variance beta~).
-    Computed in float64; returned in ``x``'s dtype.
+    The coefficients are computed in float64, the images stay in ``x``'s dtype.
     """
-    xd, ed = x.double(), eps.double()
-    ab, ab_prev = torch.as_tensor(ab, dtype=torch.float64), torch.as_tensor(ab_prev, dtype=torch.float64)
-    x0 = (xd - (1 - ab).sqrt() * ed) / ab.sqrt()          # predicted clean image
+    ab, ab_prev = float(ab), float(ab_prev)  # the coefficients in float64, the images in their own dtype
+    x0 = (x - math.sqrt(1 - ab) * eps) / math.sqrt(ab)     # predicted clean image
     if clip:
         x0 = x0.clamp(-1, 1)
-        ed = (xd - ab.sqrt() * x0) / (1 - ab).sqrt()      # the noise consistent with the clipped x0
-    sigma = eta * ((1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev)).sqrt()
-    out = ab_prev.sqrt() * x0 + (1 - ab_prev - sigma**2).clamp(min=0).sqrt() * ed
+        eps = (x - math.sqrt(ab) * x0) / math.sqrt(1 - ab)  # the noise consistent with the clipped x0
+    sigma = eta * math.sqrt((1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev))
+    out = math.sqrt(ab_prev) * x0 + math.sqrt(max(1 - ab_prev - sigma**2, 0.0)) * eps
     if noise is not None and eta > 0:
-        out = out + sigma * noise.double()
-    return out.to(x.dtype)
+        out = out + sigma * noise.to(out.dtype)
+    return out
 
 
 @torch.no_grad()

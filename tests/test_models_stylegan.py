@@ -395,3 +395,48 @@ def test_low_pass_upsampler_and_downsampler_match_their_definitions():
     y = torch.randn(2, 3, 8, 8)
     full = torch.nn.functional.conv2d(torch.nn.functional.pad(y, (1, 1, 1, 1)), k.expand(3, 1, 4, 4), groups=3)
     torch.testing.assert_close(downsample2d(y, k), full[..., ::2, ::2])
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("demodulate", [True, False])
+@pytest.mark.parametrize("kernel_size", [1, 3])
+def test_upsampling_modconv_matches_its_definition(kernel_size: int, demodulate: bool, fused: bool) -> None:
+    """modulated_conv2d(up=True), as StyleGAN2 defines it: insert a zero between pixels, convolve (full) with the
+    modulated (and demodulated) weight -- together a stride-2 transposed conv -- then low-pass with 4 x the
+    [1,3,3,1] filter, the same gain-4 filter as upsample2d (NVlabs' conv2d_resample: upfirdn2d gain = up**2)."""
+    n, c_in, c_out, h, k = 2, 3, 4, 5, kernel_size
+    x, weight, styles = torch.randn(n, c_in, h, h), torch.randn(c_out, c_in, k, k), torch.randn(n, c_in) + 1.0
+    outs = []
+    for i in range(n):
+        w_i = weight * styles[i].reshape(1, -1, 1, 1)
+        if demodulate:
+            w_i = w_i / (w_i.square().sum(dim=(1, 2, 3), keepdim=True) + 1e-8).sqrt()
+        zeros_between = torch.zeros(1, c_in, 2 * h - 1, 2 * h - 1)
+        zeros_between[..., ::2, ::2] = x[i : i + 1]
+        y = torch.nn.functional.conv2d(zeros_between, w_i.flip(-1, -2), padding=k - 1)  # (1, C_out, 2H + k - 2, ...)
+        pad = (5 - k) // 2
+        outs.append(torch.nn.functional.conv2d(y, (4 * blur_kernel()).expand(c_out, 1, 4, 4), padding=pad, groups=c_out))
+    by_definition = torch.cat(outs)
+    out = modulated_conv2d(x, weight, styles, demodulate=demodulate, up=True, fused=fused)
+    assert out.shape == by_definition.shape == (n, c_out, 2 * h, 2 * h)
+    torch.testing.assert_close(out, by_definition, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(modulated_conv2d_loop(x, weight, styles, demodulate=demodulate, up=True), by_definition,
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_upsampling_modconv_keeps_the_scale_of_the_plain_one() -> None:
+    """A constant input gives (inside the border) the same constant with up=True as with up=False: the gain of 4
+    makes up for the zeros, so the features do not shrink ~4x at every resolution of the generator."""
+    x = torch.full((2, 3, 6, 6), 0.5)
+    weight, styles = torch.randn(4, 3, 3, 3), torch.rand(2, 3) + 0.5
+    plain = modulated_conv2d(x, weight, styles)[..., 2:-2, 2:-2]
+    up = modulated_conv2d(x, weight, styles, up=True)[..., 3:-3, 3:-3]
+    torch.testing.assert_close(up, plain[..., :1, :1].expand_as(up), rtol=1e-4, atol=1e-5)
+    # and the generator's activations keep their size from 4x4 to full resolution
+    G = tiny_g(img_size=32)
+    ws = G._ws(G.mapping(torch.randn(16, DIM)))
+    x = G.convs[0](G.const.expand(16, -1, -1, -1), ws[:, 0])
+    first = x.std().item()
+    for conv in G.convs[1:]:
+        x = conv(x, ws[:, 0])
+    assert x.std().item() > 0.25 * first

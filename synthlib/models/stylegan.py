@@ -66,6 +66,7 @@ IMG_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
 NoiseMode = Literal["random", "const", "none"]
 NOISE_MODES = ("random", "const", "none")
 SQRT2 = math.sqrt(2.0)
+UP_GAIN = 4.0  # gain of the low-pass filter after 2x zero insertion (up ** 2): three of four pixels are zeros
 
 
 # --- small functional pieces -------------------------------------------------------------------
@@ -113,7 +114,7 @@ def upsample2d(x: Tensor, kernel: Tensor) -> Tensor:
     ``H -> 2H``: (H - 1) * 2 - 2 + 4 = 2H. Used for the skip RGB images.
     """
     c = x.shape[1]
-    return F.conv_transpose2d(x, _depthwise(kernel * 4, c, x.dtype), stride=2, padding=1, groups=c)
+    return F.conv_transpose2d(x, _depthwise(kernel * UP_GAIN, c, x.dtype), stride=2, padding=1, groups=c)
 
 
 def downsample2d(x: Tensor, kernel: Tensor) -> Tensor:
@@ -201,10 +202,14 @@ def modulated_conv2d(
       default (``StyleGANGenerator.Config.fused_modconv = False``).
 
     ``up=True``: a stride-2 transposed convolution (= zero insertion + convolution) doubles the
-    size, then the [1, 3, 3, 1] blur (``kernel``, default :func:`blur_kernel`) removes the
-    checkerboard of the zero insertion. The blur's gain of 4 is not needed here because the
-    demodulated (or learned) weight sets the output scale anyway. Both steps are linear and
-    act on each output channel alone, so the non-fused form applies ``d`` after them.
+    size, then the [1, 3, 3, 1] blur (``kernel``, default :func:`blur_kernel`) times 4 removes the
+    checkerboard of the zero insertion -- the same gain-4 low-pass filter as :func:`upsample2d`
+    (StyleGAN2: ``upfirdn2d(..., gain=up**2)``). The gain is needed: demodulation normalises the
+    weight for a dense input, but three of every four pixels of the zero-inserted input are zeros,
+    so without it the output is ~4x smaller than the plain convolution's, and the generator's
+    features shrink ~4x more at every resolution (1/64 at 32 px), leaving the fine layers and
+    their ToRGBs almost no say in the image. Both steps are linear and act on each output channel
+    alone, so the non-fused form applies ``d`` after them.
     """
     _check_modconv_inputs(x, weight, styles)
     if not fused:
@@ -226,7 +231,7 @@ def modulated_conv2d(
     out = out.reshape(n, c_out, out.shape[-2], out.shape[-1])
     if kernel is None:
         kernel = blur_kernel(x.device, x.dtype)
-    return blur2d(out, kernel, padding=pad)  # (N, C_out, 2H, 2W)
+    return blur2d(out, kernel * UP_GAIN, padding=pad)  # (N, C_out, 2H, 2W)
 
 
 def _modulated_conv2d_unfused(
@@ -244,7 +249,7 @@ def _modulated_conv2d_unfused(
         out = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2)  # (N, C_out, 2H + k - 2, ...)
         if kernel is None:
             kernel = blur_kernel(x.device, x.dtype)
-        out = blur2d(out, kernel, padding=pad)  # (N, C_out, 2H, 2W)
+        out = blur2d(out, kernel * UP_GAIN, padding=pad)  # (N, C_out, 2H, 2W)
     if demodulate:
         # sum_{i,kh,kw} (w_oi s_ni)^2 = sum_i s_ni^2 * (sum_{kh,kw} w_oi^2): a (N, C_in) @ (C_in, C_out)
         d = torch.rsqrt(styles.square() @ weight.square().sum(dim=(2, 3)).t() + eps)  # (N, C_out)
@@ -281,7 +286,7 @@ def modulated_conv2d_loop(
         y = F.conv_transpose2d(x[i : i + 1], w_i.transpose(0, 1), stride=2)
         # the blur, one channel at a time, as a batch of single-channel images
         c, hh, ww = y.shape[1:]
-        y = F.conv2d(y.reshape(c, 1, hh, ww), kernel[None, None].to(y.dtype), padding=_up_blur_padding(k))
+        y = F.conv2d(y.reshape(c, 1, hh, ww), (kernel * UP_GAIN)[None, None].to(y.dtype), padding=_up_blur_padding(k))
         outs.append(y.reshape(1, c, y.shape[-2], y.shape[-1]))
     return torch.cat(outs)
 
