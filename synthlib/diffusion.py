@@ -75,6 +75,7 @@ class VAEConfig:
     lr: float = 2e-3
     beta: float = 1.0             # weight of the KL term (beta-VAE); 1 = the ELBO
     decoder_std: float = 0.3      # sigma of the Gaussian p(x | z), in [-1, 1] pixel units
+    ema_half_life_img: float = 10_000.0   # EMA of the whole VAE ("G_ema", what sample() uses); 0 turns it off
     num_steps: int = 2000
 
     def __post_init__(self) -> None:
@@ -86,7 +87,8 @@ class VAEConfig:
 def vae_trainer(vae: ConvVAE, data: Iterator[Any], cfg: VAEConfig, *, run_dir: str | Path | None = None,
                 run_config: Any = None, callbacks: list[Callback] | None = None, device: str | torch.device = "auto",
                 checkpoint_every: int = 0, progress: bool = False, log_every: int = 10) -> Trainer:
-    """Maximise the (beta-weighted) ELBO; logs the reconstruction and KL terms (nats per image)."""
+    """Maximise the (beta-weighted) ELBO; logs the reconstruction and KL terms (nats per image).
+    The checkpoint's kind is "vae", its models "G" (encoder and decoder) and, with an EMA, "G_ema"."""
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.lr, fused=True)
 
     def elbo_step(batch: Any, scratch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
@@ -95,8 +97,8 @@ def vae_trainer(vae: ConvVAE, data: Iterator[Any], cfg: VAEConfig, *, run_dir: s
         loss = (terms["recon"] + cfg.beta * terms["kl"]).mean() / x[0].numel()  # per pixel: lr-friendly scale
         return loss, {"recon": terms["recon"].mean().detach(), "kl": terms["kl"].mean().detach()}
 
-    # No EMA here: the VAE is trained by plain maximum likelihood; its last weights are its estimate.
-    return Trainer(models={"G": vae}, phases=[Phase("elbo", elbo_step, opt)], data=data,
+    ema = EMA(vae, cfg.ema_half_life_img) if cfg.ema_half_life_img > 0 else None
+    return Trainer(models={"G": vae}, phases=[Phase("elbo", elbo_step, opt)], data=data, ema=ema,
                    config=run_config if run_config is not None else cfg, kind="vae", run_dir=run_dir,
                    checkpoint_every=checkpoint_every, callbacks=callbacks or [], device=device,
                    progress=progress, log_every=log_every, precision="fp32")

@@ -225,7 +225,7 @@ def test_vae_checkpoint_samples_by_decoding(tmp_path: Path) -> None:
     assert run(tmp_path / "checkpoint.pt", "--num", 5, "--out", tmp_path / "v.pt", "--seed", 2) == 0
     got = torch.load(tmp_path / "v.pt", weights_only=True)
     G, name = load_generator(tmp_path / "checkpoint.pt")
-    assert name == "G" and got.shape == (5, 1, 28, 28)
+    assert name == "G_ema" and got.shape == (5, 1, 28, 28)
     z = torch.randn(5, 3, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         torch.testing.assert_close(got, G.decode(z))            # a sample is the decoder's mean at z ~ N(0, I)
