@@ -40,6 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from synthlib.data import project_root
+from synthlib.models.diffusion import ConvVAE
 from synthlib.sample import is_iterative, load_generator, sample
 from synthlib.stylegan import crop_to_28
 
@@ -170,7 +171,10 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 def num_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+    """Parameters of the network that draws the samples: a VAE's decoder (its encoder is only for training),
+    everything of any other generator."""
+    sampler = model.decoder if isinstance(model, ConvVAE) else model
+    return sum(p.numel() for p in sampler.parameters())
 
 
 def score(
