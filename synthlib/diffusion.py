@@ -38,6 +38,8 @@ from synthlib.models.diffusion import ConvVAE, DiffusionUNet
 from synthlib.train import EMA, Callback, Phase, Precision, Trainer
 
 Sampler = Literal["ddim", "ddpm", "euler", "heun"]
+SAMPLERS = {"diffusion": ("ddim", "ddpm"), "flow": ("euler", "heun")}  # per process; the first is the default
+DEFAULT_STEPS = 50  # network evaluations per sample when none are asked for (DDPM: all T)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -277,7 +279,7 @@ def guided(model: DiffusionUNet, x: Tensor, t: Tensor, labels: Tensor | None, gu
 
 def _check_generate_args(model: DiffusionUNet, steps: int, sampler: str, labels: Tensor | None, guidance: float) -> None:
     process = model.config.process
-    allowed = ("ddim", "ddpm") if process == "diffusion" else ("euler", "heun")
+    allowed = SAMPLERS[process]
     if sampler not in allowed:
         raise ValueError(f"sampler {sampler!r} does not apply to a {process} model; use one of {allowed}")
     check_min("steps", steps)
@@ -294,6 +296,13 @@ def ddim_timesteps(num_timesteps: int, steps: int) -> list[int]:
     return sorted({int(round(x)) for x in torch.linspace(num_timesteps - 1, 0, steps).tolist()}, reverse=True)
 
 
+def predict_x0(x: Tensor, eps: Tensor, ab: float | Tensor) -> Tensor:
+    """The clean image that noise ``eps`` at alpha_bar ``ab`` implies: ``(x_t - sqrt(1 - ab) eps) / sqrt(ab)``
+    (inverting :func:`q_sample`), in ``x``'s dtype."""
+    ab = float(ab)
+    return (x - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
+
+
 def ddim_step(x: Tensor, eps: Tensor, ab: Tensor, ab_prev: Tensor, *, eta: float = 0.0,
               noise: Tensor | None = None, clip: bool = True) -> Tensor:
     """One reverse step from ``x_t`` (alpha_bar = ``ab``) to ``x_prev`` (``ab_prev``) given the predicted noise.
@@ -306,7 +315,7 @@ def ddim_step(x: Tensor, eps: Tensor, ab: Tensor, ab_prev: Tensor, *, eta: float
     The coefficients are computed in float64, the images stay in ``x``'s dtype.
     """
     ab, ab_prev = float(ab), float(ab_prev)  # the coefficients in float64, the images in their own dtype
-    x0 = (x - math.sqrt(1 - ab) * eps) / math.sqrt(ab)     # predicted clean image
+    x0 = predict_x0(x, eps, ab)                            # predicted clean image
     if clip:
         x0 = x0.clamp(-1, 1)
         eps = (x - math.sqrt(ab) * x0) / math.sqrt(1 - ab)  # the noise consistent with the clipped x0
@@ -333,9 +342,9 @@ def generate(model: DiffusionUNet, noise: Tensor, labels: Tensor | None = None, 
     """
     cfg = model.config
     if sampler is None:
-        sampler = "ddim" if cfg.process == "diffusion" else "euler"
+        sampler = SAMPLERS[cfg.process][0]
     if steps is None:
-        steps = cfg.num_timesteps if sampler == "ddpm" else 50
+        steps = cfg.num_timesteps if sampler == "ddpm" else DEFAULT_STEPS
     _check_generate_args(model, steps, sampler, labels, guidance)
     dev = noise.device
     x = noise.float()

@@ -40,6 +40,8 @@ import torch
 from torch import Tensor, nn
 
 from synthlib.data import project_root
+from synthlib.diffusion import DEFAULT_STEPS
+from synthlib.metrics.fid import _pick_device
 from synthlib.models.diffusion import ConvVAE
 from synthlib.sample import is_iterative, load_generator, sample
 from synthlib.stylegan import crop_to_28
@@ -162,12 +164,7 @@ def _run_profile(run_dir: Path) -> str | None:
         return None
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """None or "auto": CUDA when available, else the CPU; anything else as given."""
-    # Not MPS: the FID statistics are float64, which MPS lacks (as in synthlib.metrics.fid).
-    if device is None or str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+resolve_device = _pick_device  # None or "auto": CUDA when available, else the CPU (the metrics' device rule)
 
 
 def num_parameters(model: nn.Module) -> int:
@@ -246,7 +243,7 @@ def score(
             "generator": entry.name, "chapter": entry.chapter, **quality(fake),
             "train_seconds": train_seconds, "sample_s_per_1000": 1000 * seconds / num_samples,
             "params": num_parameters(G),
-            "evaluations": (kwargs.get("steps") or 50) if is_iterative(G) else 1,
+            "evaluations": (kwargs.get("steps") or DEFAULT_STEPS) if is_iterative(G) else 1,
             "network": type(G).__name__, "model": which, "trained_profile": _run_profile(item.run_dir),
             "num_samples": num_samples, "device": str(dev), "checkpoint": _shown(item.path), "note": note or "",
         }

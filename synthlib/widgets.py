@@ -92,6 +92,17 @@ def interpolate_latents(a: Tensor, b: Tensor, t: float | Tensor, mode: InterpMod
 # ----------------------------------------------------------------------------------------------
 
 
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """``seed`` as an int if it is a whole number in [0, 2**63) (a torch.Generator seed), else a ValueError naming it."""
+    try:
+        ok = not isinstance(seed, bool) and int(seed) == seed and 0 <= seed < 2**63
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be a whole number >= 0, got {seed!r}")
+    return int(seed)
+
+
 def latent_for_seed(seed: int, z_dim: int) -> Tensor:
     """The latent z (z_dim,) ~ N(0, I) that ``seed`` names: same seed, same z, on any device."""
     return torch.randn(z_dim, generator=torch.Generator().manual_seed(int(seed)))
@@ -970,7 +981,7 @@ class StyleGANExplorer:
         self.set_seed_b(seed_b)
         self.set_psi(psi)
         self.set_crossover(self.num_ws if crossover is None else crossover)
-        self.noise_seed = self._seed(noise_seed, "noise_seed")
+        self.noise_seed = check_seed(noise_seed, "noise_seed")
 
     @property
     def num_ws(self) -> int:
@@ -978,23 +989,14 @@ class StyleGANExplorer:
         return int(self.G.num_ws)
 
     # -- changing the state ------------------------------------------------------------------
-    @staticmethod
-    def _seed(seed: int, name: str) -> int:
-        try:
-            ok = not isinstance(seed, bool) and int(seed) == seed and 0 <= seed < 2**63
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"{name} must be a whole number >= 0, got {seed!r}")
-        return int(seed)
 
     def set_seed_a(self, seed: int) -> None:
         """The seed whose w feeds the layers below the crossover (the coarse ones)."""
-        self.seed_a = self._seed(seed, "seed A")
+        self.seed_a = check_seed(seed, "seed A")
 
     def set_seed_b(self, seed: int) -> None:
         """The seed whose w feeds the layers from the crossover on (the fine ones)."""
-        self.seed_b = self._seed(seed, "seed B")
+        self.seed_b = check_seed(seed, "seed B")
 
     def set_psi(self, psi: float) -> None:
         """Truncation ``w_avg + psi (w - w_avg)``, psi in [0, 1]."""
@@ -1311,7 +1313,9 @@ class DiffusionExplorer:
         if isinstance(num_images, bool) or int(num_images) != num_images or num_images < 1:
             raise ValueError(f"num_images must be a whole number >= 1, got {num_images!r}")
         self.num_images = int(num_images)
-        allowed = ("ddim", "ddpm") if cfg.process == "diffusion" else ("euler", "heun")
+        from synthlib.diffusion import SAMPLERS
+
+        allowed = SAMPLERS[cfg.process]
         if sampler is not None and sampler not in allowed:
             raise ValueError(f"sampler {sampler!r} does not apply to a {cfg.process} model; use one of {allowed}")
         self.sampler = sampler or allowed[0]
@@ -1336,16 +1340,6 @@ class DiffusionExplorer:
         return str(self.config.process)
 
     # -- checks --------------------------------------------------------------------------------
-    @staticmethod
-    def _check_seed(seed: Any) -> int:
-        try:
-            ok = not isinstance(seed, bool) and int(seed) == seed and 0 <= seed < 2**63
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
-        return int(seed)
-
     def _check_label(self, k: Any) -> int | None:
         if k is None or (isinstance(k, str) and k.strip().lower() == NO_CLASS):
             return None
@@ -1401,7 +1395,7 @@ class DiffusionExplorer:
 
     def set_seed(self, seed: int) -> None:
         """The starting noise: ``num_images`` images of N(0, I) from ``torch.Generator().manual_seed(seed)``."""
-        self.seed = self._check_seed(seed)
+        self.seed = check_seed(seed)
         self._sample()
 
     def set_position(self, i: int) -> None:
@@ -1506,7 +1500,7 @@ class DiffusionExplorer:
             return states[i].clamp(-1.0, 1.0)
         key = (self._key(), i)
         if key not in self._predictions:
-            from synthlib.diffusion import NoiseSchedule, ddim_timesteps, guided
+            from synthlib.diffusion import NoiseSchedule, ddim_timesteps, guided, predict_x0
 
             x = states[i].to(self.device)
             n = len(x)
@@ -1519,10 +1513,10 @@ class DiffusionExplorer:
                 else:
                     T = self.config.num_timesteps
                     t = ddim_timesteps(T, self.steps)[i]
-                    ab = NoiseSchedule.of(self.model).alpha_bar.to(self.device)[t]
+                    ab = NoiseSchedule.of(self.model).alpha_bar[t]
                     eps = guided(self.model, x, torch.full((n,), t / T, device=self.device), self.labels(),
-                                 self.effective_guidance).double()
-                    out = (x.double() - (1 - ab).sqrt() * eps) / ab.sqrt()
+                                 self.effective_guidance)
+                    out = predict_x0(x, eps, ab)
             self._predictions[key] = out.float().cpu().clamp(-1.0, 1.0)
         return self._predictions[key].clone()
 

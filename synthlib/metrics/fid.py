@@ -189,8 +189,9 @@ def load_fashion_classifier(
 
 
 def _pick_device(device: str | torch.device | None) -> torch.device:
-    # Not MPS: torchmetrics keeps FID statistics in float64, which MPS does not have.
-    if device is not None:
+    """None or "auto": CUDA when available, else the CPU; anything else as given.
+    Not MPS: torchmetrics keeps FID statistics in float64, which MPS does not have."""
+    if device is not None and str(device) != "auto":
         return torch.device(device)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
