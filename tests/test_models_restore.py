@@ -380,6 +380,72 @@ def test_harmonic_fill_solves_laplace_in_the_hole_and_keeps_known_pixels():
         harmonic_fill(flat, hole[:1, :, :16, :16], iters=-1)
 
 
+def test_laplacian_adjoint_is_its_transpose():
+    from synthlib.models.restore import _laplacian, _laplacian_adjoint
+
+    g = torch.Generator().manual_seed(1)
+    u, y = torch.randn(2, 3, 9, 11, generator=g, dtype=torch.float64), torch.randn(2, 3, 9, 11, generator=g, dtype=torch.float64)
+    torch.testing.assert_close((_laplacian(u) * y).sum(), (u * _laplacian_adjoint(y)).sum())
+
+
+def test_biharmonic_fill_continues_slopes_that_the_harmonic_fill_flattens():
+    from synthlib.models.restore import biharmonic_fill, harmonic_fill
+
+    # x^2 + 0.5 y: its Laplacian is constant, so it is a thin plate (biharmonic) but not a membrane (harmonic)
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 32), torch.linspace(-1, 1, 32), indexing="ij")
+    img = (xx.square() + 0.5 * yy)[None, None].expand(2, 3, -1, -1).contiguous()
+    hole = torch.zeros(2, 1, 32, 32, dtype=torch.bool)
+    hole[0, :, 8:24, 10:22] = True  # a box
+    hole[1, :, 15:18, 3:29] = True  # a thin stroke
+    damaged = img.masked_fill(hole, 7.0)  # the value under the hole must not matter
+    plate = biharmonic_fill(damaged, hole, iters=200)
+    membrane = harmonic_fill(damaged, hole, iters=300)
+    inside = hole.expand_as(img)
+    assert torch.equal(plate[~inside], img[~inside])  # known pixels returned exactly
+    assert float((plate - img)[inside].abs().max()) < 2e-3
+    assert float((membrane - img)[inside].abs().max()) > 20 * float((plate - img)[inside].abs().max())
+    with pytest.raises(ValueError, match="iters"):
+        biharmonic_fill(img, hole, iters=-1)
+
+
+def test_biharmonic_fill_agrees_with_scikit_image():
+    from skimage.restoration import inpaint_biharmonic
+
+    from synthlib.models.restore import biharmonic_fill
+
+    g = torch.Generator().manual_seed(3)  # a smooth random image, then a free-form stroke mask
+    img = torch.nn.functional.interpolate(torch.rand(1, 3, 6, 6, generator=g) * 2 - 1, size=(48, 48), mode="bicubic")
+    hole = torch.zeros(1, 1, 48, 48, dtype=torch.bool)
+    hole[..., 20:24, 6:40] = True
+    hole[..., 8:40, 30:33] = True
+    ours = biharmonic_fill(img, hole)
+    theirs = inpaint_biharmonic(img[0].permute(1, 2, 0).numpy(), hole[0, 0].numpy(), channel_axis=-1)
+    theirs = torch.from_numpy(theirs).permute(2, 0, 1)[None].float()
+    error = lambda x: float((x - img)[hole.expand_as(img)].square().mean())  # noqa: E731
+    assert abs(error(ours) - error(theirs)) < 0.05 * error(theirs) + 1e-6
+    assert float((ours - theirs).abs().max()) < 0.02
+
+
+def test_inpaint_unet_with_blend_prefill_starts_at_the_mean_of_both_fills():
+    from synthlib.models.restore import biharmonic_fill, harmonic_fill
+
+    torch.manual_seed(0)
+    for conv in ("gated", "partial"):
+        net = InpaintUNet(InpaintUNet.Config(conv=conv, base_channels=8, depth=2, max_channels=16, prefill="blend",
+                                             fill_iters=10))
+        img = torch.rand(2, 3, 16, 16) * 2 - 1
+        hole = torch.zeros(2, 1, 16, 16)
+        hole[..., 3:9, 5:12] = 1
+        with torch.no_grad():
+            out = net(img, hole)
+            (net.last.conv if conv == "gated" else net.last).weight.zero_()
+            start = net(img, hole)
+        x, m = img.masked_fill(hole > 0, 0), hole > 0
+        torch.testing.assert_close(start, 0.5 * (harmonic_fill(x, m, 10) + biharmonic_fill(x, m, 10)))
+        assert not torch.equal(out, start)  # a fresh network corrects the mean (by a little)
+        assert float((out - start).abs().max()) < 0.5
+
+
 def test_inpaint_unet_with_harmonic_prefill_starts_at_the_fill():
     from synthlib.models.restore import harmonic_fill
 

@@ -32,7 +32,7 @@ def ckpts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("restore_ckpts")
     torch.manual_seed(0)
     out = {}
-    for prefill in ("zeros", "harmonic"):
+    for prefill in ("zeros", "harmonic", "blend"):
         G = InpaintUNet(InpaintUNet.Config(base_channels=8, depth=3, max_channels=16, prefill=prefill))
         t = inpaint_trainer(G, MaskedBatches(_batches(0)), InpaintConfig(), run_dir=root / f"inpaint_{prefill}",
                             device="cpu", progress=False)
@@ -58,7 +58,7 @@ def _mask(path: Path, w: int, h: int, box: tuple[int, int, int, int]) -> Path:
     return path
 
 
-@pytest.mark.parametrize("prefill", ["zeros", "harmonic"])
+@pytest.mark.parametrize("prefill", ["zeros", "harmonic", "blend"])
 def test_inpaint_any_size_keeps_every_known_pixel(ckpts, tmp_path, capsys, prefill):
     img = _photo(tmp_path / "photo.png", 37, 29)  # not a multiple of 2**depth = 8
     mask = _mask(tmp_path / "mask.png", 37, 29, (5, 4, 20, 15))

@@ -3,7 +3,8 @@ training on the chapter's nine held-out photos at 192 px (its stroke and box mas
 biharmonic inpainting.
 
     .venv/bin/python benchmarks/trials/inpaint_refine.py SECONDS CROP BATCH LR BASE DEPTH MAX_CH PREFILL CONV FILL_ITERS LOSS [MATCH [ZERO]]
-    # e.g. 180 64 16 2e-3 24 4 128 pp gated 40 l1 match   (PREFILL: pp = harmonic fill, anything else = zeros)
+    # e.g. 180 64 16 2e-3 24 4 128 pp gated 40 l1 match   (PREFILL: pp = harmonic fill, bh = biharmonic fill,
+    # blend = both, mixed per pixel by the network; anything else = zeros)
     # MATCH = "match": training crops at the held-out photos' scale (a crop covers crop/192 of a photo's shorter
     # side) and holes drawn at 192 px (MaskedBatches(reference=192)); anything else: crops of 1/4 to all of
     # the shorter side and holes drawn at the crop's size (what chapter 6 did before).
@@ -20,14 +21,14 @@ from synthlib.models import InpaintUNet
 from synthlib import restoration as R
 from synthlib.style import resize_shorter
 secs, crop, batch, lr, base, depth, maxc = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
-prefill = sys.argv[8] == "pp"
+prefill = {"pp": "harmonic", "bh": "biharmonic", "blend": "blend"}.get(sys.argv[8], "zeros")
 torch.manual_seed(0)
 size = 192
 names = photo_names("heldout")
 photos = torch.cat([resize_shorter(load_photo(n, size)[None], size)[..., :size, :size] for n in names])
 holes = {k: torch.stack([R.random_hole(size, size, k, (0.1, 0.3), torch.Generator().manual_seed((0 if k == "strokes" else 100) + i)) for i in range(len(names))]) for k in ("strokes", "boxes")}
 conv = sys.argv[9] if len(sys.argv) > 9 else "gated"
-G = InpaintUNet(InpaintUNet.Config(conv=conv, base_channels=base, depth=depth, max_channels=maxc, prefill="harmonic" if prefill else "zeros", fill_iters=int(sys.argv[10])))
+G = InpaintUNet(InpaintUNet.Config(conv=conv, base_channels=base, depth=depth, max_channels=maxc, prefill=prefill, fill_iters=int(sys.argv[10])))
 from synthlib.models.restore import harmonic_fill
 for k, h in holes.items():
     hh = h.unsqueeze(1).float()
@@ -44,9 +45,7 @@ data = R.MaskedBatches(RandomCrops("train", crop=crop, n=100000, seed=0, scale=s
 cfg = R.InpaintConfig(lr=lr, batch_size=batch, betas=(0.9, 0.999), pixel_loss=sys.argv[11])
 from synthlib.train import Trainer
 t = Trainer(models={"G": G}, phases=R.inpaint_phases(G, cfg), data=data, config=cfg, kind="inpaint", device="cpu", progress=False)
-t0 = time.time()
-for chunk in range(6):
-    t.fit(10**6, max_seconds=secs / 6)
+def evaluate():
     G.eval()
     with torch.no_grad():
         for k, h in holes.items():
@@ -54,4 +53,9 @@ for chunk in range(6):
             out = R.composite(photos, G(R.apply_mask(photos, h), hh).clamp(-1, 1), hh)
             print(t.step, k, "unet", R.scores(out, photos), flush=True)
     G.train()
+evaluate()  # step 0: the untrained network (with a prefill: where the training starts from)
+t0 = time.time()
+for chunk in range(6):
+    t.fit(10**6, max_seconds=secs / 6)
+    evaluate()
 print("steps", t.step, time.time() - t0)

@@ -47,11 +47,11 @@ from synthlib.models.base import register
 
 __all__ = [
     "DIPNet", "GatedConv2d", "InpaintUNet", "PartialConv2d", "SRResNet",
-    "composite", "dip_input", "harmonic_fill", "pad_to_multiple",
+    "biharmonic_fill", "composite", "dip_input", "harmonic_fill", "pad_to_multiple",
 ]  # fmt: skip
 
 INPAINT_CONVS = ("gated", "partial")
-INPAINT_PREFILLS = ("zeros", "harmonic")
+INPAINT_PREFILLS = ("zeros", "harmonic", "biharmonic", "blend")
 SR_NORMS = ("batch", "none")
 SR_SCALES = (2, 4, 8)
 DIP_UPSAMPLES = ("bilinear", "nearest")
@@ -226,6 +226,83 @@ def harmonic_fill(image: Tensor, hole: Tensor, iters: int = 40) -> Tensor:
     return torch.where(missing, filled, image)
 
 
+_LAPLACIAN = ((0.0, 1.0, 0.0), (1.0, -4.0, 1.0), (0.0, 1.0, 0.0))
+
+
+def _laplacian(u: Tensor) -> Tensor:
+    """The 5-point Laplacian of every channel, the border replicated (no flux across the image's edge)."""
+    c = u.shape[1]
+    kernel = u.new_tensor(_LAPLACIAN).expand(c, 1, 3, 3)
+    return F.conv2d(F.pad(u, (1, 1, 1, 1), mode="replicate"), kernel, groups=c)
+
+
+def _laplacian_adjoint(y: Tensor) -> Tensor:
+    """The transpose of :func:`_laplacian`: spread each value over its stencil, then fold what landed on the
+    replicated border back onto the edge pixels it copied (<L u, y> = <u, L^T y>, checked in the tests)."""
+    c = y.shape[1]
+    z = F.conv_transpose2d(y, y.new_tensor(_LAPLACIAN).expand(c, 1, 3, 3), groups=c)  # (H + 2, W + 2)
+    z[:, :, 1, :] += z[:, :, 0, :]
+    z[:, :, -2, :] += z[:, :, -1, :]
+    z[:, :, :, 1] += z[:, :, :, 0]
+    z[:, :, :, -2] += z[:, :, :, -1]
+    return z[:, :, 1:-1, 1:-1]
+
+
+def _biharmonic_cg(u: Tensor, free: Tensor, iters: int) -> Tensor:
+    """``iters`` conjugate-gradient steps on the free pixels of u toward the minimum of ||L u||^2, each image
+    and channel its own problem; the other pixels stay fixed and act as the boundary."""
+    m = free.to(u.dtype)
+
+    def a(p: Tensor) -> Tensor:  # the normal operator, restricted to the free pixels
+        return m * _laplacian_adjoint(_laplacian(p))
+
+    r = -a(u)  # minus the gradient: the residual of L^T L u = 0 on the free pixels
+    p = r.clone()
+    rs = r.square().sum((2, 3), keepdim=True)
+    for _ in range(iters):
+        ap = a(p)
+        alpha = rs / (p * ap).sum((2, 3), keepdim=True).clamp_min(1e-30)
+        u = u + alpha * p
+        r = r - alpha * ap
+        rs_next = r.square().sum((2, 3), keepdim=True)
+        p = r + (rs_next / rs.clamp_min(1e-30)) * p
+        rs = rs_next
+    return u
+
+
+def biharmonic_fill(image: Tensor, hole: Tensor, iters: int = 60) -> Tensor:
+    """Fill the hole with the solution of the biharmonic equation (the discrete Laplacian squared is 0 in
+    the hole): the smoothest *thin plate* over it, which, unlike the membrane of :func:`harmonic_fill`,
+    continues the slopes at the hole's edge as well as the values -- scikit-image's
+    ``inpaint_biharmonic``, in plain PyTorch for batches on any device.
+
+    Solved as the minimum of ``sum (L u)^2`` over the missing pixels (L the 5-point Laplacian, the
+    image's border replicated), by conjugate gradients on an image pyramid: the coarsest level starts
+    from the harmonic fill, every finer level from the coarser solution, and ``iters`` CG steps refine
+    each. A thin plate is not bounded by its boundary values (it overshoots past sharp edges); callers
+    clamp. ``image`` N x C x H x W, ``hole`` N x 1 x H x W (1/True = missing); known pixels are returned
+    exactly.
+    """
+    if iters < 0:
+        raise ValueError(f"iters must be >= 0, got {iters}")
+    missing = (hole > 0.5) if hole.dtype != torch.bool else hole
+    valid = (~missing).to(image.dtype)
+    xs, ws = [image * valid], [valid]
+    while min(xs[-1].shape[-2:]) > 4:  # the pyramid of mask-weighted means, as in harmonic_fill
+        xs.append(F.avg_pool2d(xs[-1], 2, ceil_mode=True))
+        ws.append(F.avg_pool2d(ws[-1], 2, ceil_mode=True))
+    filled = None
+    for x, w in zip(reversed(xs), reversed(ws)):
+        known = w > 0.999  # a coarse pixel is a boundary value only if all of its block was known
+        mean = x / w.clamp_min(1e-6)
+        if filled is None:
+            filled = harmonic_fill(torch.where(known, mean, torch.zeros_like(mean)), ~known)
+        else:
+            coarse = F.interpolate(filled, size=x.shape[-2:], mode="bilinear", align_corners=False)
+            filled = torch.where(known, mean, coarse)
+        filled = _biharmonic_cg(filled, (~known).expand_as(filled), iters)
+    return torch.where(missing, filled, image)
+
 
 def pad_to_multiple(x: Tensor, multiple: int, mode: str = "reflect") -> tuple[Tensor, tuple[int, int]]:
     """Pad the last two axes on the right and bottom up to multiples of ``multiple``.
@@ -309,6 +386,11 @@ class InpaintUNet(nn.Module):
     well as a few Jacobi sweeps compute it; given the fill, it spends its training on what a
     membrane cannot do -- edges that cross the hole, texture, shading. The same idea as SRResNet's
     ``bicubic_skip``, and a fixed version of the coarse stage of Yu et al.'s coarse-to-fine networks.
+    ``prefill="biharmonic"`` does the same with :func:`biharmonic_fill` (the thin plate: better than the
+    membrane on thin strokes, worse in large boxes, where it overshoots). ``prefill="blend"`` reads both
+    fills (6 channels) and returns ``lerp(membrane, plate, sigmoid(a)) + correction`` in the hole, with a
+    fourth output channel ``a`` that starts at exactly 0: the network starts from the mean of the two
+    fills and learns, pixel by pixel, which to trust.
     """
 
     @dataclass
@@ -317,10 +399,11 @@ class InpaintUNet(nn.Module):
         base_channels: int = 32  # channels of the full-resolution level
         depth: int = 4  # stride-2 levels: 4 takes 256x256 down to 16x16
         max_channels: int = 256  # channels double per level up to this cap
-        # What the network sees in the hole: "zeros" (the papers), or "harmonic": the hole filled by
-        # harmonic_fill, and the network adds a correction to that fill (not in the papers; see below).
+        # What the network sees in the hole: "zeros" (the papers), or a classical fill that the network
+        # corrects (not in the papers; see below): "harmonic" (harmonic_fill), "biharmonic"
+        # (biharmonic_fill) or "blend" (both, mixed per pixel by the network, then corrected).
         prefill: str = "zeros"
-        fill_iters: int = 40  # Jacobi sweeps per pyramid level of the harmonic prefill
+        fill_iters: int = 40  # Jacobi sweeps (harmonic) / CG steps (biharmonic) per pyramid level
 
     def __init__(self, config: Config | None = None) -> None:
         super().__init__()
@@ -332,27 +415,32 @@ class InpaintUNet(nn.Module):
         check_min("max_channels", cfg.max_channels, cfg.base_channels, owner="InpaintUNet")
         ch = [min(cfg.base_channels * 2**i, cfg.max_channels) for i in range(cfg.depth + 1)]
         self.gated = cfg.conv == "gated"
+        blend = cfg.prefill == "blend"
+        c_in = 6 if blend else 3  # "blend": both fills side by side
+        c_out = 4 if blend else 3  # "blend": a mixing logit beside the three correction channels
         if self.gated:
-            self.first = GatedConv2d(4, ch[0], 5)
+            self.first = GatedConv2d(c_in + 1, ch[0], 5)
             self.down = nn.ModuleList(GatedConv2d(ch[i], ch[i + 1], 3, stride=2) for i in range(cfg.depth))
             # up[i] takes level i + 1 back to level i (its input: upsampled level i + 1, skip i)
             self.up = nn.ModuleList(GatedConv2d(ch[i + 1] + ch[i], ch[i], 3) for i in range(cfg.depth))
-            self.last = GatedConv2d(ch[0], 3, 3, activation=None)
+            self.last = GatedConv2d(ch[0], c_out, 3, activation=None)
         else:
-            self.first = PartialConv2d(3, ch[0], 5, padding=2)
+            self.first = PartialConv2d(c_in, ch[0], 5, padding=2)
             self.down = nn.ModuleList(
                 PartialConv2d(ch[i], ch[i + 1], 3, stride=2, padding=1) for i in range(cfg.depth)
             )
             self.up = nn.ModuleList(
                 PartialConv2d(ch[i + 1] + ch[i], ch[i], 3, padding=1) for i in range(cfg.depth)
             )
-            self.last = PartialConv2d(ch[0], 3, 3, padding=1)
-        if cfg.prefill == "harmonic":  # start near the fill itself: a small last layer, as in SRResNet
+            self.last = PartialConv2d(ch[0], c_out, 3, padding=1)
+        if cfg.prefill != "zeros":  # start near the fill itself: a small last layer, as in SRResNet
             last = self.last.conv if self.gated else self.last
             with torch.no_grad():
                 last.weight.mul_(0.1)
                 if last.bias is not None:
                     last.bias.zero_()
+                if blend:  # the mixing logit starts at exactly 0: the mean of the two fills
+                    last.weight[3].zero_()  # (of a gated layer: the feature, not its gate)
 
     def check_input(self, image: Tensor, hole: Tensor) -> None:
         """Raise a ValueError saying what is wrong with the shapes and how to fix it."""
@@ -380,15 +468,23 @@ class InpaintUNet(nn.Module):
         missing = missing.expand(image.shape[0], -1, -1, -1)
         # torch.where, not a product: also an inf or NaN under the hole becomes a plain 0
         x = torch.where(missing, torch.zeros((), dtype=image.dtype, device=image.device), image)
-        if self.config.prefill == "harmonic":
-            x = harmonic_fill(x, missing, self.config.fill_iters)
+        prefill = self.config.prefill
+        if prefill == "zeros":
+            fill = x
+        else:
+            smooth = harmonic_fill(x, missing, self.config.fill_iters) if prefill != "biharmonic" else None
+            plate = biharmonic_fill(x, missing, self.config.fill_iters) if prefill != "harmonic" else None
+            fill = x = smooth if plate is None else plate if smooth is None else torch.cat([smooth, plate], 1)
         if self.gated:
             out = self._forward_gated(x, missing.to(image.dtype))
         else:
             out = self._forward_partial(x, (~missing).to(image.dtype))
-        if self.config.prefill == "harmonic":  # a correction of the fill, in the hole only; callers clamp
-            return x + out * missing.to(out.dtype)
-        return torch.tanh(out)
+        if prefill == "zeros":
+            return torch.tanh(out)
+        if prefill == "blend":  # mix the membrane and the plate per pixel, then correct
+            fill = torch.lerp(smooth, plate, torch.sigmoid(out[:, 3:]))
+            out = out[:, :3]
+        return fill + out * missing.to(out.dtype)  # a correction of the fill, in the hole only; callers clamp
 
     def _forward_gated(self, x: Tensor, hole: Tensor) -> Tensor:
         h = self.first(torch.cat([x, hole], dim=1))
