@@ -8,8 +8,10 @@ deviation of each ToRGB level's own contribution to the image (the skip generato
 
 Measured 2026-11-25 on chapter 5's default run (1,658 steps, FID 36, recall 0.006): the styles vary with z as much
 as at initialisation (std across z ~0.8 in every layer), but the 4x4 level's contribution fell from std 1.00 to
-0.23 and the 8x8 level's from 0.69 to 0.10, while the 32x32 level's barely changed (0.38 -> 0.34): the trained
-generator draws with its finest layer, and the coarse layers, which decide the shape, say little.
+0.23, the 8x8 level's from 0.69 to 0.10 and the 16x16 level's from 0.57 to 0.20, while the 32x32 level's barely
+changed (0.38 -> 0.34): the coarse layers, which decide the shape, say little, and the image tends to one picture
+(the ToRGB biases) plus fine speckle -- the collapse. stylegan_pairs.py SG_LEVELS=1 follows the same numbers during
+training: they shrink against every discriminator without batch norm and grow against DCGAN's with it.
 """
 import sys
 

@@ -30,6 +30,21 @@ fresh noise (SG_EVAL_NOISE=random) changes FID by <= 4, so the noise is not the 
 steps scores recall .007-.02 (smoke runs): training removes what variety there is. sg G + dc D, for comparison: 59.2/.011,
 34.4/.075, 29.0/.176 (random noise 28.0/.265), smooth saturated blobs, no speckle.
 
+Measured 2026-11-25, later (SG_STEPS=600, two threads, FID(ema) / recall at 600 steps; SG_LEVELS=1 prints the
+standard deviation of each ToRGB level's own contribution, 4/8/16/32 px, at the start 1.15 0.64 0.64 0.50):
+  sg G + dc D (batch norm)            28.9 / .126   levels grow:   1.19 0.50 1.26 2.64
+  sg G + sg D                         46.7 / .006   levels shrink: 0.44 0.23 0.16 0.33
+  sg G + sg D, mbstd off (group 1)    step 400: 47.3 / .002, levels 0.52 0.24 0.16 0.27 (as with it)
+  sg G + dc D without batch norm      40.2 / .012   levels shrink: 0.49 0.21 0.20 0.33   (SG_DC_NORM=none)
+  sg G + dc D with spectral norm      43.4 / .020   levels shrink: 0.54 0.24 0.20 0.38   (SG_DC_NORM=spectral)
+  sg G with z also added to the 4x4 input (SG_CONST_Z=1) + sg D: 47.1 / .004
+  dc G (batch norm) + dc D without batch norm: 12.8 / .513 (healthy)
+So the StyleGAN generator collapses against every discriminator without batch statistics, StyleGAN's own or
+DCGAN's without batch norm or with spectral norm, and only batch norm in D stops it; a DCGAN generator, whose batch
+norm keeps every feature's variance across the batch at 1, does not collapse against the same norm-free D. The
+StyleGAN generator has nothing that keeps its samples apart (demodulation normalises each sample's expected
+statistics, not the batch's), and minibatch standard deviation, StyleGAN's answer, does not stop it in this budget.
+
 Printed per third: FID of G_ema (sample(), fixed noise buffers) with precision P and recall R (Kynkaenniemi et al.,
 k = 3, chapter 2's classifier features of the same 5,000 test images); recall is the collapse indicator.
 
@@ -44,7 +59,9 @@ base channels, default 16, max 8 x base); SG_BATCH (default 32); SG_LOSS (a synt
 nonsaturating); SG_R1_EVERY (lazy R1 interval, default 16); SG_MAP_LRMUL (mapping network's lr multiplier,
 default 0.01); SG_RAW=1 also scores the raw G; SG_EVAL_NOISE=random|none also scores G_ema with that noise
 mode; SG_LOG=1 appends G's noise strengths, D's mean real / fake logits, the R1 term and G's loss over the
-third; SG_GRID=prefix saves 64 G_ema samples as prefix_STEP.png.
+third; SG_GRID=prefix saves 64 G_ema samples as prefix_STEP.png. SG_LEVELS=1 prints the raw G's level contributions
+(sg G only); SG_DC_NORM=batch|spectral|none picks the DCGAN discriminator's normalisation; SG_CONST_Z=1 (not
+StyleGAN) adds a learned map of w to G's constant 4x4 input.
 """
 import os, sys, time, types, torch
 from torch import nn
@@ -76,8 +93,36 @@ if os.environ.get("SG_NO_NOISE") and gk in ("sg", "sgt"):  # no per-pixel noise 
         if hasattr(m, "strength"):
             m.strength.requires_grad_(False)
             m.forward = lambda x, noise=None: x
+if os.environ.get("SG_CONST_Z") and gk in ("sg", "sgt"):  # not StyleGAN: the 4x4 input is const + a learned map of w,
+    # so that z also enters additively (as in a DCGAN), not only by rescaling the constant's channels
+    from synthlib.models.stylegan import EqualLinear
+    c4 = G.const.shape[1]
+    G.const_map = EqualLinear(G.config.w_dim, c4 * 16)
+    def _synthesis(self, ws, noise_mode="random", noise=None):  # G.synthesis with the per-sample input
+        ws = self._ws(ws)
+        noise = [None] * self.num_layers if noise is None else noise
+        x = self.const + self.const_map(ws[:, 0]).reshape(-1, c4, 4, 4)
+        x = self.convs[0](x, ws[:, 0], noise_mode, noise[0])
+        rgb = self.to_rgbs[0](x, ws[:, 1])
+        for b in range(1, len(self.to_rgbs)):
+            i = 2 * b - 1
+            x = self.convs[i](x, ws[:, i], noise_mode, noise[i])
+            x = self.convs[i + 1](x, ws[:, i + 1], noise_mode, noise[i + 1])
+            rgb = self.to_rgbs[b](x, ws[:, i + 2], skip=rgb)
+        return rgb
+    G.synthesis = types.MethodType(_synthesis, G)
+def levels(g):  # the standard deviation of each ToRGB level's own contribution (g's image is their upsampled sum)
+    with torch.no_grad():
+        ws = g.mapping(torch.randn(256, g.config.z_dim, generator=torch.Generator().manual_seed(5)))[:, None].expand(-1, g.num_ws, -1)
+        x = g.convs[0](g.const.expand(256, -1, -1, -1), ws[:, 0], "const")
+        out = [g.to_rgbs[0](x, ws[:, 1]).std().item()]
+        for b in range(1, len(g.to_rgbs)):
+            i = 2 * b - 1
+            x = g.convs[i + 1](g.convs[i](x, ws[:, i], "const"), ws[:, i + 1], "const")
+            out.append(g.to_rgbs[b](x, ws[:, i + 2]).std().item())
+    return " ".join(f"{v:.2f}" for v in out)
 dbase = int(sys.argv[10]) if len(sys.argv) > 10 else 16
-D = StyleGANDiscriminator(StyleGANDiscriminator.Config(img_size=32, img_channels=1, base_channels=dbase, max_channels=8 * dbase, mbstd_group=int(sys.argv[9]) if len(sys.argv) > 9 else 4)) if dk == "sg" else DCGANDiscriminator(DCGANDiscriminator.Config(img_size=32, img_channels=1, base_channels=32))
+D = StyleGANDiscriminator(StyleGANDiscriminator.Config(img_size=32, img_channels=1, base_channels=dbase, max_channels=8 * dbase, mbstd_group=int(sys.argv[9]) if len(sys.argv) > 9 else 4)) if dk == "sg" else DCGANDiscriminator(DCGANDiscriminator.Config(img_size=32, img_channels=1, base_channels=32, norm=os.environ.get("SG_DC_NORM", "batch")))
 lr_d = float(sys.argv[7]) if len(sys.argv) > 7 else lr
 gamma = float(sys.argv[8]) if len(sys.argv) > 8 else 0.1
 D_ARCH = os.environ.get("SG_D_ARCH", "resnet")
@@ -123,6 +168,7 @@ if dk == "sg" and mbstd_f != 1:
 bs = int(os.environ.get("SG_BATCH", "32"))
 cfg = GANConfig(loss=os.environ.get("SG_LOSS", "nonsaturating"), z_dim=64, batch_size=bs, lr_g=lr, lr_d=lr_d, betas=(b1, b2), r1_gamma=gamma, r1_every=int(os.environ.get("SG_R1_EVERY", "16")), ema_half_life_img=3000)
 t = gan_trainer(G, D, TensorBatches(train_u8, batch_size=bs, seed=0, transform=lambda u: pad_to_32(from_uint8(u))), cfg, kind="dcgan", device="cpu", progress=False)
+levels0 = levels(G) if os.environ.get("SG_LEVELS") and gk == "sg" and not os.environ.get("SG_CONST_Z") else ""
 t0 = time.time()
 for c in range(3):
     prev_step = t.step
@@ -135,6 +181,8 @@ for c in range(3):
         torchvision.utils.save_image(img[:64].clamp(-1, 1) * 0.5 + 0.5, f"{os.environ['SG_GRID']}_{t.step}.png", nrow=8)
     pr = precision_recall(real_features, classifier_features(img))
     line = f"{gk}/{dk} step {t.step} {el:.0f}s FID(ema) {evaluate(img)['fid']:.1f} P {pr['precision']:.3f} R {pr['recall']:.3f}"
+    if os.environ.get("SG_LEVELS") and gk == "sg" and not os.environ.get("SG_CONST_Z"):
+        line += f" | levels 4/8/16/32 px {levels(G)} (start {levels0})"
     if os.environ.get("SG_RAW"):  # the raw (non-averaged) G as well: is the EMA hiding or causing something?
         img = crop_to_28(sample(G, 2000, seed=1))
         pr = precision_recall(real_features, classifier_features(img))
