@@ -195,6 +195,17 @@ class GatedConv2d(nn.Module):
 # ----------------------------------------------------------------------------------------------
 
 
+def _masked_pyramid(image: Tensor, missing: Tensor, smallest: int) -> tuple[list[Tensor], list[Tensor]]:
+    """Levels of ``image * valid`` and of ``valid`` (the known fraction), each the 2x2 means of the one before,
+    until a side is ``smallest`` or less; ``x / w`` at a level is the mean of its block's known pixels."""
+    valid = (~missing).to(image.dtype)
+    xs, ws = [image * valid], [valid]
+    while min(xs[-1].shape[-2:]) > smallest:
+        xs.append(F.avg_pool2d(xs[-1], 2, ceil_mode=True))
+        ws.append(F.avg_pool2d(ws[-1], 2, ceil_mode=True))
+    return xs, ws
+
+
 def harmonic_fill(image: Tensor, hole: Tensor, iters: int = 40) -> Tensor:
     """Fill the hole with the solution of Laplace's equation (every missing pixel the mean of its four
     neighbours, the known pixels as boundary): the smoothest membrane over the hole, a classical
@@ -208,11 +219,7 @@ def harmonic_fill(image: Tensor, hole: Tensor, iters: int = 40) -> Tensor:
     if iters < 0:
         raise ValueError(f"iters must be >= 0, got {iters}")
     missing = (hole > 0.5) if hole.dtype != torch.bool else hole
-    valid = (~missing).to(image.dtype)
-    xs, ws = [image * valid], [valid]
-    while min(xs[-1].shape[-2:]) > 2:  # push: mask-weighted means of 2x2 blocks
-        xs.append(F.avg_pool2d(xs[-1], 2, ceil_mode=True))
-        ws.append(F.avg_pool2d(ws[-1], 2, ceil_mode=True))
+    xs, ws = _masked_pyramid(image, missing, 2)  # push: mask-weighted means of 2x2 blocks
     channels = image.shape[1]
     kernel = image.new_tensor([[0.0, 0.25, 0.0], [0.25, 0.0, 0.25], [0.0, 0.25, 0.0]]).expand(channels, 1, 3, 3)
     filled = xs[-1] / ws[-1].clamp_min(1e-6)
@@ -286,11 +293,7 @@ def biharmonic_fill(image: Tensor, hole: Tensor, iters: int = 60) -> Tensor:
     if iters < 0:
         raise ValueError(f"iters must be >= 0, got {iters}")
     missing = (hole > 0.5) if hole.dtype != torch.bool else hole
-    valid = (~missing).to(image.dtype)
-    xs, ws = [image * valid], [valid]
-    while min(xs[-1].shape[-2:]) > 4:  # the pyramid of mask-weighted means, as in harmonic_fill
-        xs.append(F.avg_pool2d(xs[-1], 2, ceil_mode=True))
-        ws.append(F.avg_pool2d(ws[-1], 2, ceil_mode=True))
+    xs, ws = _masked_pyramid(image, missing, 4)
     filled = None
     for x, w in zip(reversed(xs), reversed(ws)):
         known = w > 0.999  # a coarse pixel is a boundary value only if all of its block was known
@@ -468,23 +471,23 @@ class InpaintUNet(nn.Module):
         missing = missing.expand(image.shape[0], -1, -1, -1)
         # torch.where, not a product: also an inf or NaN under the hole becomes a plain 0
         x = torch.where(missing, torch.zeros((), dtype=image.dtype, device=image.device), image)
-        prefill = self.config.prefill
-        if prefill == "zeros":
-            fill = x
-        else:
-            smooth = harmonic_fill(x, missing, self.config.fill_iters) if prefill != "biharmonic" else None
-            plate = biharmonic_fill(x, missing, self.config.fill_iters) if prefill != "harmonic" else None
-            fill = x = smooth if plate is None else plate if smooth is None else torch.cat([smooth, plate], 1)
+        prefill, iters = self.config.prefill, self.config.fill_iters
+        fills = []  # the classical fills the network corrects: the membrane, the plate, or both
+        if prefill in ("harmonic", "blend"):
+            fills.append(harmonic_fill(x, missing, iters))
+        if prefill in ("biharmonic", "blend"):
+            fills.append(biharmonic_fill(x, missing, iters))
+        if fills:
+            x = torch.cat(fills, dim=1)
         if self.gated:
             out = self._forward_gated(x, missing.to(image.dtype))
         else:
             out = self._forward_partial(x, (~missing).to(image.dtype))
-        if prefill == "zeros":
+        if not fills:
             return torch.tanh(out)
-        if prefill == "blend":  # mix the membrane and the plate per pixel, then correct
-            fill = torch.lerp(smooth, plate, torch.sigmoid(out[:, 3:]))
-            out = out[:, :3]
-        return fill + out * missing.to(out.dtype)  # a correction of the fill, in the hole only; callers clamp
+        # "blend": mix the membrane and the plate per pixel by the fourth channel's logit
+        fill = fills[0] if len(fills) == 1 else torch.lerp(fills[0], fills[1], torch.sigmoid(out[:, 3:]))
+        return fill + out[:, :3] * missing.to(out.dtype)  # a correction of the fill, in the hole only; callers clamp
 
     def _forward_gated(self, x: Tensor, hole: Tensor) -> Tensor:
         h = self.first(torch.cat([x, hole], dim=1))
