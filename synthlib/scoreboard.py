@@ -81,7 +81,7 @@ GENERATORS: tuple[Entry, ...] = (
     Entry("DCGAN (Radford baseline)", "02_dcgan", "baseline/checkpoint.pt", "baseline.train_seconds"),
     Entry("DCGAN (class-conditional)", "02_dcgan", "conditional/checkpoint.pt", "conditional.train_seconds",
           how="run notebooks/02_dcgan.ipynb with -p conditional True"),
-    Entry("StyleGAN2", "05_stylegan", "checkpoint.pt", "stylegan.seconds", postprocess=crop_to_28),
+    Entry("StyleGAN (chapter 5)", "05_stylegan", "checkpoint.pt", "stylegan.seconds", postprocess=crop_to_28),
     Entry("DCGAN (chapter 5)", "05_stylegan", "dcgan/checkpoint.pt", "dcgan.seconds"),
     Entry("VAE", "07_likelihood", "vae/checkpoint.pt", "vae.train_seconds"),
     Entry("diffusion (DDIM, 20 steps)", "07_likelihood", "diffusion/checkpoint.pt", "diffusion.train_seconds",
@@ -114,7 +114,8 @@ def find_generators(runs_root: str | Path | None = None,
     """Which of ``entries`` have a checkpoint under ``runs_root`` (default :func:`synthlib.runs.runs_root`).
 
     Returns ``(found, missing)``: a :class:`Found` per existing checkpoint, and for each missing one
-    a message naming the file and what makes it, e.g.
+    (or one whose run recorded a ``dataset`` parameter other than "fashion") a message naming the file
+    and what makes it, e.g.
     ``"runs/07_likelihood/flow/checkpoint.pt is missing: run notebooks/07_likelihood.ipynb (make course)"``.
     """
     if runs_root is None:
@@ -129,10 +130,14 @@ def find_generators(runs_root: str | Path | None = None,
     for entry in entries:
         run_dir = root / entry.chapter
         path = run_dir / entry.checkpoint
-        if path.is_file():
-            found.append(Found(entry, path, run_dir))
-        else:
+        dataset = _run_params(run_dir).get("dataset", "fashion")
+        if not path.is_file():
             missing.append(f"{_shown(path)} is missing: {entry.make_command}")
+        elif dataset != "fashion":  # e.g. chapter 5 run with -p dataset emoji: other images, other channels
+            missing.append(f"{_shown(path)} was trained on {dataset!r}, not Fashion-MNIST: {entry.make_command} "
+                           "with dataset='fashion' (the default)")
+        else:
+            found.append(Found(entry, path, run_dir))
     return found, missing
 
 
@@ -155,6 +160,15 @@ def read_metric(run_dir: str | Path, key: str) -> tuple[float, str | None]:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
         return math.nan, f"{key} in {_shown(path)} is {value!r}, not a number"
     return float(value), None
+
+
+def _run_params(run_dir: Path) -> dict[str, Any]:
+    """The parameters a run recorded in its metrics.json ({} when there is none or it is unreadable)."""
+    try:
+        params = json.loads((run_dir / "metrics.json").read_text()).get("params", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return params if isinstance(params, dict) else {}
 
 
 def _run_profile(run_dir: Path) -> str | None:

@@ -440,3 +440,36 @@ def test_upsampling_modconv_keeps_the_scale_of_the_plain_one() -> None:
     for conv in G.convs[1:]:
         x = conv(x, ws[:, 0])
     assert x.std().item() > 0.25 * first
+
+
+def test_tanh_output_is_the_linear_output_squashed():
+    torch.manual_seed(0)
+    cfg = StyleGANGenerator.Config(img_size=16, img_channels=3, z_dim=8, w_dim=8, n_mlp=1, base_channels=4, max_channels=8)
+    linear = StyleGANGenerator(cfg)
+    bounded = StyleGANGenerator(dataclasses.replace(cfg, output="tanh"))
+    bounded.load_state_dict(linear.state_dict())
+    z = torch.randn(5, 8)
+    with torch.no_grad():
+        raw, squashed = linear(z, noise_mode="const"), bounded(z, noise_mode="const")
+    torch.testing.assert_close(squashed, torch.tanh(raw))
+    assert squashed.abs().max() < 1
+    with pytest.raises(ValueError, match="parameter 'output' is 'sigmoid'; allowed values: 'linear', 'tanh'"):
+        StyleGANGenerator(dataclasses.replace(cfg, output="sigmoid"))
+
+
+def test_batch_norm_discriminator_cannot_see_the_scale_of_a_batch():
+    """Why chapter 5 gives the generator a tanh when it trains against chapter 2's discriminator: with batch norm
+    (training mode) D scores a batch and the same batch times 3 alike, so nothing stops G's range from drifting."""
+    from synthlib.models.dcgan import DCGANDiscriminator
+
+    torch.manual_seed(0)
+    x = torch.rand(16, 3, 32, 32) * 2 - 1
+    for norm in ("batch", "none"):
+        D = DCGANDiscriminator(DCGANDiscriminator.Config(img_size=32, img_channels=3, base_channels=8, norm=norm)).train()
+        with torch.no_grad():
+            logits, logits_3x = D(x), D(3 * x)
+        change = float((logits_3x - logits).abs().max() / logits.abs().max())
+        if norm == "batch":
+            assert change < 0.01, change   # the same verdicts, up to batch norm's eps
+        else:
+            assert change > 1, change      # without batch norm: 3x the logits (a positively homogeneous net)

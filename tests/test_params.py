@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from synthlib.params import ParameterError, assigned_names, check_notebook_parameters, find_injected
 
@@ -106,3 +107,38 @@ def test_papermill_run_records_the_parameters_it_was_given(tmp_path: Path):
     doc = json.loads((run_dir / "metrics.json").read_text())
     assert doc["params_passed"] == ["profile", "root"]
     assert doc["params"]["root"] == str(tmp_path / "none") and doc["profile"] == "smoke"
+
+
+def test_chapter5_on_emoji_trains_in_colour_and_compares_augmentation(tmp_path: Path):
+    from synthlib.sample import load_generator
+
+    run_dir = tmp_path / "run"
+    _papermill("05_stylegan.ipynb", tmp_path / "out.ipynb", run_dir, profile="smoke", dataset="emoji")
+    doc = json.loads((run_dir / "metrics.json").read_text())
+    assert doc["params"]["dataset"] == "emoji" and doc["params"]["discriminator"] == "batchnorm"
+    metrics = doc["metrics"]
+    # the emoji run spends the time of the discriminator comparison on the augmentation comparison instead
+    assert "augmentation_switched" in metrics and "other_discriminator" not in metrics
+    for key in ("stylegan", "dcgan", "augmentation_switched"):
+        assert metrics[key]["steps"] > 0 and 0 < metrics[key]["fid"] < float("inf"), (key, metrics[key])
+    gaps = (metrics["d_gap_equal_time"], metrics["augmentation_switched"]["d_gap"])  # D's memorisation, both runs
+    assert all(isinstance(g, float) and abs(g) < 1e6 for g in gaps), gaps
+    G, _ = load_generator(run_dir / "checkpoint.pt")
+    assert G.config.output == "tanh"  # the batch-norm D's generator is bounded
+    assert G.config.img_channels == 3 and G.config.img_size == 32
+    from synthlib.__main__ import main  # the command line samples colour emoji from it
+
+    assert main(["sample", str(run_dir / "checkpoint.pt"), "--num", "3", "--out", str(tmp_path / "e.pt"), "--truncation", "0.7"]) == 0
+    drawn = torch.load(tmp_path / "e.pt")
+    assert drawn.shape == (3, 3, 32, 32) and float(drawn.abs().max()) < 1
+    assert (run_dir / "augmentation" / "checkpoint.pt").is_file() and (run_dir / "augmentation.png").is_file()
+
+
+def test_chapter5_rejects_an_unknown_dataset_before_any_work(tmp_path: Path):
+    from papermill.exceptions import PapermillExecutionError
+
+    run_dir = tmp_path / "run"
+    with pytest.raises(PapermillExecutionError) as err:
+        _papermill("05_stylegan.ipynb", tmp_path / "out.ipynb", run_dir, profile="smoke", dataset="cifar")
+    assert "parameter 'dataset' must be 'fashion' or 'emoji', got 'cifar'" in err.value.evalue
+    assert not (run_dir / "metrics.json").exists()

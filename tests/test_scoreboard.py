@@ -79,6 +79,21 @@ def test_find_generators_splits_found_from_missing(runs):
     assert any("conditional/checkpoint.pt is missing" in m and "-p conditional True" in m for m in missing)
 
 
+def test_a_run_on_other_images_is_not_scored_as_fashion_mnist(tmp_path):
+    # chapter 5 run with -p dataset emoji leaves a colour checkpoint where the Fashion-MNIST one would be
+    run_dir = tmp_path / "05_stylegan"
+    run_dir.mkdir()
+    (run_dir / "checkpoint.pt").write_bytes(b"not read")
+    (run_dir / "metrics.json").write_text(json.dumps({"params": {"dataset": "emoji"}, "metrics": {}}))
+    found, missing = sb.find_generators(tmp_path)
+    assert all(f.entry.chapter != "05_stylegan" or f.entry.checkpoint != "checkpoint.pt" for f in found)
+    assert (f"{tmp_path}/05_stylegan/checkpoint.pt was trained on 'emoji', not Fashion-MNIST: run "
+            "notebooks/05_stylegan.ipynb (make course) with dataset='fashion' (the default)") in missing
+    (run_dir / "metrics.json").write_text(json.dumps({"params": {"dataset": "fashion"}, "metrics": {}}))
+    found, _ = sb.find_generators(tmp_path)
+    assert [(f.entry.chapter, f.entry.checkpoint) for f in found] == [("05_stylegan", "checkpoint.pt")]
+
+
 def test_missing_paths_are_shown_from_the_project_root(tmp_path):
     found, missing = sb.find_generators(tmp_path / "nothing-here")
     assert found == [] and len(missing) == len(sb.GENERATORS)

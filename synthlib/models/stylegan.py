@@ -65,6 +65,7 @@ __all__ = [
 IMG_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
 NoiseMode = Literal["random", "const", "none"]
 NOISE_MODES = ("random", "const", "none")
+OUTPUTS = ("linear", "tanh")
 SQRT2 = math.sqrt(2.0)
 UP_GAIN = 4.0  # gain of the low-pass filter after 2x zero insertion (up ** 2): three of four pixels are zeros
 
@@ -522,7 +523,7 @@ def _check_common(name: str, img_size: int, img_channels: int, base: int, maximu
 
 @register
 class StyleGANGenerator(nn.Module):
-    """z (N, z_dim) -> image (N, img_channels, img_size, img_size), linear output (no tanh).
+    """z (N, z_dim) -> image (N, img_channels, img_size, img_size), linear output unless ``output="tanh"``.
 
     ``mapping``: z -> w. ``synthesis``: ws (N, num_ws, w_dim) -> image. Layout, with
     ``num_ws = 2 * log2(img_size) - 2`` styles (18 at 1024x1024, 8 at 32x32)::
@@ -538,7 +539,12 @@ class StyleGANGenerator(nn.Module):
     ``w_avg`` is a buffer: the running mean of w, the centre for truncation. It is updated only
     by :meth:`update_w_avg`, which the training loop calls; it starts at 0.
 
-    The output is not squashed: callers clamp to [-1, 1] to display it.
+    The output is not squashed (StyleGAN2): callers clamp to [-1, 1] to display it. ``output="tanh"``
+    squashes it into (-1, 1) as DCGAN's generator does. Train with it against a discriminator with
+    batch norm (chapter 2's): that discriminator cannot see the scale of a batch (its first
+    convolution has no bias, leaky ReLU is positively homogeneous and the next batch norm divides
+    any common factor out), so a generator with an unbounded output is free to drift far outside
+    the data's range (chapter 5 measured saturated, over-bright samples).
 
     ``fused_modconv`` chooses how every modulated convolution is computed; both forms are the
     same function (same weights, same images to float rounding, so it can be flipped on a
@@ -560,6 +566,7 @@ class StyleGANGenerator(nn.Module):
         max_channels: int = 256  # ... up to this cap (StyleGAN2: 512)
         lr_mul: float = 0.01  # learning-rate multiplier of the mapping network
         fused_modconv: bool = False  # grouped modulated conv (paper form) instead of the shared-weight one
+        output: str = "linear"  # "linear" (StyleGAN2) or "tanh" (bounded, for a batch-norm discriminator)
 
     def __init__(self, config: Config) -> None:
         super().__init__()
@@ -571,6 +578,7 @@ class StyleGANGenerator(nn.Module):
             check_min(name, getattr(cfg, name), 1, owner="StyleGANGenerator")
         if cfg.lr_mul <= 0:
             raise ValueError(f"StyleGANGenerator: parameter 'lr_mul' must be > 0, got {cfg.lr_mul}")
+        check_choice("output", cfg.output, OUTPUTS)
         log2 = int(math.log2(cfg.img_size))
         self.num_ws = 2 * log2 - 2
 
@@ -669,7 +677,7 @@ class StyleGANGenerator(nn.Module):
             x = self.convs[i](x, ws[:, i], noise_mode, noise[i])  # 2x up
             x = self.convs[i + 1](x, ws[:, i + 1], noise_mode, noise[i + 1])
             rgb = self.to_rgbs[b](x, ws[:, i + 2], skip=rgb)
-        return rgb
+        return torch.tanh(rgb) if self.config.output == "tanh" else rgb
 
     def forward(
         self, z: Tensor, psi: float = 1.0, noise_mode: NoiseMode = "random", labels: Tensor | None = None

@@ -1,0 +1,93 @@
+"""Trial for chapter 6: does the blend U-Net learn past its start when its classical fills are precomputed?
+
+In chapter 6 the two fills (harmonic and biharmonic, 100 iterations per pyramid level) are computed inside every
+training step and dominate its cost (~90 steps in 180 s). Here a pool of POOL training crops (64 px, at the
+held-out photos' scale, holes drawn at 192 px as in the chapter) gets its fills once; training then draws batches
+from the pool, each with one of the 8 flips/quarter turns of the square (the fills commute with them: the
+Laplacian is the same in every direction), and runs only the network. Scored on the chapter's nine held-out photos
+(strokes / boxes PSNR, fills computed there as usual).
+
+    .venv/bin/python benchmarks/trials/inpaint_pool.py SECONDS POOL BATCH LR [LR_MIX_MULT]
+    # e.g. 180 1024 32 2e-4
+
+Run it alone (2 cores).
+"""
+import sys, time
+import torch
+from synthlib import restoration as R
+from synthlib.data.photos import RandomCrops, load_photo, photo_names
+from synthlib.models import InpaintUNet
+from synthlib.models import restore
+from synthlib.style import resize_shorter
+
+secs, pool_n, batch, lr = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+torch.manual_seed(0)
+size, crop, iters = 192, 64, 100
+names = photo_names("heldout")
+photos = torch.cat([resize_shorter(load_photo(n, size)[None], size)[..., :size, :size] for n in names])
+holes = {k: torch.stack([R.random_hole(size, size, k, (0.1, 0.3), torch.Generator().manual_seed((0 if k == "strokes" else 100) + i))
+                         for i in range(len(names))]) for k in ("strokes", "boxes")}
+G = InpaintUNet(InpaintUNet.Config(conv="gated", prefill="blend", fill_iters=iters, base_channels=24, depth=4, max_channels=128))
+with torch.no_grad():
+    G.last.conv.weight.zero_()
+
+real_h, real_b = restore.harmonic_fill, restore.biharmonic_fill
+GIVEN = {}
+restore.harmonic_fill = lambda x, m, it: GIVEN["h"] if GIVEN else real_h(x, m, it)
+restore.biharmonic_fill = lambda x, m, it: GIVEN["b"] if GIVEN else real_b(x, m, it)
+
+def evaluate(step):  # its time is not counted in the training budget
+    global t0
+    e0 = time.time()
+    G.eval()
+    with torch.no_grad():
+        line = []
+        for k, h in holes.items():
+            hh = h.unsqueeze(1).float()
+            out = R.composite(photos, G(R.apply_mask(photos, h), hh).clamp(-1, 1), hh)
+            line.append(f"{k} {R.scores(out, photos)['psnr']:.2f}")
+    G.train()
+    t0 += time.time() - e0
+    print(f"step {step} {time.time() - t0:.0f}s", " ".join(line), flush=True)
+
+t0 = time.time()
+at_scale = (0.8 * crop / size, 1.25 * crop / size)
+src = R.MaskedBatches(RandomCrops("train", crop=crop, n=10**6, seed=0, scale=at_scale).batches(64), seed=0, reference=size)
+imgs, hls = [], []
+while sum(len(i) for i in imgs) < pool_n:
+    i, h = next(src)
+    imgs.append(i); hls.append(h)
+imgs, hls = torch.cat(imgs)[:pool_n], torch.cat(hls)[:pool_n]
+miss = hls > 0.5
+x = torch.where(miss, torch.zeros(()), imgs)
+fh = torch.cat([real_h(x[j:j + 64], miss[j:j + 64], iters) for j in range(0, pool_n, 64)])
+fb = torch.cat([real_b(x[j:j + 64], miss[j:j + 64], iters) for j in range(0, pool_n, 64)])
+print(f"pool of {pool_n} crops with fills in {time.time() - t0:.0f} s", flush=True)
+t0 = time.time()
+evaluate(0)
+mult = float(sys.argv[5]) if len(sys.argv) > 5 else 1.0
+opt = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.9, 0.999))
+gen = torch.Generator().manual_seed(1)
+step, next_eval = 0, secs / 6
+while time.time() - t0 < secs:
+    idx = torch.randint(0, pool_n, (batch,), generator=gen)
+    parts = [imgs[idx], hls[idx], fh[idx], fb[idx]]
+    k = int(torch.randint(0, 8, (), generator=gen))
+    if k & 1:
+        parts = [p.transpose(-1, -2) for p in parts]
+    dims = [d for d, bit in ((-1, 2), (-2, 4)) if k & bit]
+    if dims:
+        parts = [p.flip(dims) for p in parts]
+    image, hole, GIVEN["h"], GIVEN["b"] = parts
+    out = G(image, hole)
+    GIVEN.clear()
+    hole_e, valid_e = R.hole_valid_l1(out, image, hole, squared=True)
+    loss = 6.0 * hole_e + valid_e
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    step += 1
+    if time.time() - t0 >= next_eval:
+        evaluate(step)
+        next_eval += secs / 6
+evaluate(step)
