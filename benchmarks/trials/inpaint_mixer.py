@@ -33,6 +33,7 @@ from synthlib import restoration as R
 from synthlib.data.photos import RandomCrops, load_photo, photo_names
 from synthlib.models.restore import biharmonic_fill, harmonic_fill
 from synthlib.style import resize_shorter
+from inpaint_common import crop_pool
 
 secs, pool_n, batch, lr, width = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
 torch.manual_seed(0)
@@ -91,15 +92,8 @@ if os.environ.get("MIX_FULL"):  # fills computed on whole 192 px pictures (as at
     imgs, hls, xs, fh, fb = (tile(t) for t in (pics, hl, xb, fhb, fbb))
     pool_n = len(imgs)
 else:
-    at_scale = (0.8 * crop / size, 1.25 * crop / size)
-    src = R.MaskedBatches(RandomCrops("train", crop=crop, n=10**6, seed=0, scale=at_scale).batches(64), seed=0, reference=size)
-    imgs, hls = [], []
-    while sum(len(i) for i in imgs) < pool_n:
-        i, h = next(src)
-        imgs.append(i); hls.append(h)
-    imgs, hls = torch.cat(imgs)[:pool_n], torch.cat(hls)[:pool_n]
+    imgs, hls, xs = crop_pool(pool_n, crop, size)
     miss = hls > 0.5
-    xs = torch.where(miss, torch.zeros(()), imgs)
     fh, fb = map(torch.cat, zip(*[fills(xs[j:j + 64], miss[j:j + 64]) for j in range(0, pool_n, 64)]))
 print(f"pool of {pool_n} crops with fills in {time.time() - t0:.0f} s", flush=True)
 t0 = time.time()

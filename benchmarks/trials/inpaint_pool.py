@@ -20,10 +20,11 @@ took 63 s; without them a step still costs ~0.9 s (the U-Net itself: the fills w
 import sys, time
 import torch
 from synthlib import restoration as R
-from synthlib.data.photos import RandomCrops, load_photo, photo_names
+from synthlib.data.photos import load_photo, photo_names
 from synthlib.models import InpaintUNet
 from synthlib.models import restore
 from synthlib.style import resize_shorter
+from inpaint_common import crop_pool
 
 secs, pool_n, batch, lr = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 torch.manual_seed(0)
@@ -56,15 +57,8 @@ def evaluate(step):  # its time is not counted in the training budget
     print(f"step {step} {time.time() - t0:.0f}s", " ".join(line), flush=True)
 
 t0 = time.time()
-at_scale = (0.8 * crop / size, 1.25 * crop / size)
-src = R.MaskedBatches(RandomCrops("train", crop=crop, n=10**6, seed=0, scale=at_scale).batches(64), seed=0, reference=size)
-imgs, hls = [], []
-while sum(len(i) for i in imgs) < pool_n:
-    i, h = next(src)
-    imgs.append(i); hls.append(h)
-imgs, hls = torch.cat(imgs)[:pool_n], torch.cat(hls)[:pool_n]
+imgs, hls, x = crop_pool(pool_n, crop, size)
 miss = hls > 0.5
-x = torch.where(miss, torch.zeros(()), imgs)
 fh = torch.cat([real_h(x[j:j + 64], miss[j:j + 64], iters) for j in range(0, pool_n, 64)])
 fb = torch.cat([real_b(x[j:j + 64], miss[j:j + 64], iters) for j in range(0, pool_n, 64)])
 print(f"pool of {pool_n} crops with fills in {time.time() - t0:.0f} s", flush=True)

@@ -1,0 +1,18 @@
+"""Shared by chapter 6's pool trials (inpaint_pool.py, inpaint_mixer.py): training crops with their holes, drawn as
+the chapter draws them (64 px crops at the held-out photos' scale, holes drawn for a 192 px picture)."""
+import torch
+from synthlib import restoration as R
+from synthlib.data.photos import RandomCrops
+
+
+def crop_pool(pool_n, crop=64, size=192):
+    """(images, holes, masked images): pool_n crops, their float holes (1 = missing) and the images with 0 there."""
+    at_scale = (0.8 * crop / size, 1.25 * crop / size)
+    src = R.MaskedBatches(RandomCrops("train", crop=crop, n=10**6, seed=0, scale=at_scale).batches(64), seed=0, reference=size)
+    imgs, hls = [], []
+    while sum(len(i) for i in imgs) < pool_n:
+        i, h = next(src)
+        imgs.append(i)
+        hls.append(h)
+    imgs, hls = torch.cat(imgs)[:pool_n], torch.cat(hls)[:pool_n]
+    return imgs, hls, torch.where(hls > 0.5, torch.zeros(()), imgs)
