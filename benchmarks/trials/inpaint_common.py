@@ -16,3 +16,11 @@ def crop_pool(pool_n, crop=64, size=192):
         hls.append(h)
     imgs, hls = torch.cat(imgs)[:pool_n], torch.cat(hls)[:pool_n]
     return imgs, hls, torch.where(hls > 0.5, torch.zeros(()), imgs)
+
+
+def dihedral(parts, k):
+    """The same one of the square's 8 symmetries (k in 0..7: transpose, then flips) applied to every tensor in parts."""
+    if k & 1:
+        parts = [p.transpose(-1, -2) for p in parts]
+    dims = [d for d, bit in ((-1, 2), (-2, 4)) if k & bit]
+    return [p.flip(dims) for p in parts] if dims else list(parts)

@@ -33,7 +33,7 @@ from synthlib import restoration as R
 from synthlib.data.photos import RandomCrops, load_photo, photo_names
 from synthlib.models.restore import biharmonic_fill, harmonic_fill
 from synthlib.style import resize_shorter
-from inpaint_common import crop_pool
+from inpaint_common import crop_pool, dihedral
 
 secs, pool_n, batch, lr, width = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
 torch.manual_seed(0)
@@ -104,12 +104,7 @@ step, next_eval = 0, secs / 6
 while time.time() - t0 < secs:
     idx = torch.randint(0, pool_n, (batch,), generator=gen)
     parts = [imgs[idx], hls[idx], xs[idx], fh[idx], fb[idx]]
-    k = int(torch.randint(0, 8, (), generator=gen))
-    if k & 1:
-        parts = [p.transpose(-1, -2) for p in parts]
-    dims = [d for d, bit in ((-1, 2), (-2, 4)) if k & bit]
-    if dims:
-        parts = [p.flip(dims) for p in parts]
+    parts = dihedral(parts, int(torch.randint(0, 8, (), generator=gen)))
     image, hole, x, h, b = parts
     loss = ((M(x, hole, h, b) - image).square() * hole).mean()
     opt.zero_grad(set_to_none=True)

@@ -24,7 +24,7 @@ from synthlib.data.photos import load_photo, photo_names
 from synthlib.models import InpaintUNet
 from synthlib.models import restore
 from synthlib.style import resize_shorter
-from inpaint_common import crop_pool
+from inpaint_common import crop_pool, dihedral
 
 secs, pool_n, batch, lr = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 torch.manual_seed(0)
@@ -71,12 +71,7 @@ step, next_eval = 0, secs / 6
 while time.time() - t0 < secs:
     idx = torch.randint(0, pool_n, (batch,), generator=gen)
     parts = [imgs[idx], hls[idx], fh[idx], fb[idx]]
-    k = int(torch.randint(0, 8, (), generator=gen))
-    if k & 1:
-        parts = [p.transpose(-1, -2) for p in parts]
-    dims = [d for d, bit in ((-1, 2), (-2, 4)) if k & bit]
-    if dims:
-        parts = [p.flip(dims) for p in parts]
+    parts = dihedral(parts, int(torch.randint(0, 8, (), generator=gen)))
     image, hole, GIVEN["h"], GIVEN["b"] = parts
     out = G(image, hole)
     GIVEN.clear()
