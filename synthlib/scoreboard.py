@@ -130,10 +130,10 @@ def find_generators(runs_root: str | Path | None = None,
     for entry in entries:
         run_dir = root / entry.chapter
         path = run_dir / entry.checkpoint
-        dataset = _run_params(run_dir).get("dataset", "fashion")
         if not path.is_file():
             missing.append(f"{_shown(path)} is missing: {entry.make_command}")
-        elif dataset != "fashion":  # e.g. chapter 5 run with -p dataset emoji: other images, other channels
+        elif (dataset := _run_params(run_dir).get("dataset", "fashion")) != "fashion":
+            # e.g. chapter 5 run with -p dataset emoji: other images, other channels
             missing.append(f"{_shown(path)} was trained on {dataset!r}, not Fashion-MNIST: {entry.make_command} "
                            "with dataset='fashion' (the default)")
         else:
@@ -162,20 +162,24 @@ def read_metric(run_dir: str | Path, key: str) -> tuple[float, str | None]:
     return float(value), None
 
 
-def _run_params(run_dir: Path) -> dict[str, Any]:
-    """The parameters a run recorded in its metrics.json ({} when there is none or it is unreadable)."""
+def _run_record(run_dir: Path) -> dict[str, Any]:
+    """A run's metrics.json as a dict ({} when there is none or it is unreadable): what the run recorded
+    besides its metrics (``params``, ``profile``)."""
     try:
-        params = json.loads((run_dir / "metrics.json").read_text()).get("params", {})
-    except (OSError, ValueError, AttributeError):
+        record = json.loads((run_dir / "metrics.json").read_text())
+    except (OSError, ValueError):
         return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _run_params(run_dir: Path) -> dict[str, Any]:
+    """The parameters a run recorded ({} when there are none)."""
+    params = _run_record(run_dir).get("params", {})
     return params if isinstance(params, dict) else {}
 
 
 def _run_profile(run_dir: Path) -> str | None:
-    try:
-        return json.loads((run_dir / "metrics.json").read_text()).get("profile")
-    except (OSError, ValueError):
-        return None
+    return _run_record(run_dir).get("profile")
 
 
 resolve_device = _pick_device  # None or "auto": CUDA when available, else the CPU (the metrics' device rule)
