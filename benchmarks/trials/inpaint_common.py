@@ -1,5 +1,8 @@
 """Shared by chapter 6's pool trials (inpaint_pool.py, inpaint_mixer.py): training crops with their holes, drawn as
-the chapter draws them (64 px crops at the held-out photos' scale, holes drawn for a 192 px picture)."""
+the chapter draws them (64 px crops at the held-out photos' scale, holes drawn for a 192 px picture), the square's
+symmetries, and the time-bounded training loop with its scored checkpoints."""
+import time
+
 import torch
 from synthlib import restoration as R
 from synthlib.data.photos import RandomCrops
@@ -24,3 +27,28 @@ def dihedral(parts, k):
         parts = [p.transpose(-1, -2) for p in parts]
     dims = [d for d, bit in ((-1, 2), (-2, 4)) if k & bit]
     return [p.flip(dims) for p in parts] if dims else list(parts)
+
+
+def train_timed(secs, model, batch_loss, score, lr, checkpoints=6):
+    """Adam (lr, betas 0.9 / 0.999) on ``model``, one ``batch_loss()`` per step, for ``secs`` of training time;
+    prints ``score()`` (a string, whose time is not counted) at the start, at every 1/checkpoints of the budget
+    and at the end, as "step N Ts scores"."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999))
+    spent, step, next_eval = 0.0, 0, secs / checkpoints
+
+    def report():
+        print(f"step {step} {spent:.0f}s", score(), flush=True)
+
+    report()
+    while spent < secs:
+        start = time.time()
+        loss = batch_loss()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        spent += time.time() - start
+        step += 1
+        if spent >= next_eval:
+            report()
+            next_eval += secs / checkpoints
+    report()

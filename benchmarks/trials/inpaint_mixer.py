@@ -33,7 +33,7 @@ from synthlib import restoration as R
 from synthlib.data.photos import RandomCrops, load_photo, photo_names
 from synthlib.models.restore import biharmonic_fill, harmonic_fill
 from synthlib.style import resize_shorter
-from inpaint_common import crop_pool, dihedral
+from inpaint_common import crop_pool, dihedral, train_timed
 
 secs, pool_n, batch, lr, width = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
 torch.manual_seed(0)
@@ -71,13 +71,9 @@ for k, hh in holes.items():
 M = Mixer(width)
 print("params", sum(p.numel() for p in M.parameters()))
 
-def evaluate(step):
-    global t0
-    e0 = time.time()
+def score():
     with torch.no_grad():
-        line = [f"{k} {R.scores(M(*v).clamp(-1, 1), photos)['psnr']:.2f}" for k, v in evals.items()]
-    t0 += time.time() - e0
-    print(f"step {step} {time.time() - t0:.0f}s", " ".join(line), flush=True)
+        return " ".join(f"{k} {R.scores(M(*v).clamp(-1, 1), photos)['psnr']:.2f}" for k, v in evals.items())
 
 t0 = time.time()
 if os.environ.get("MIX_FULL"):  # fills computed on whole 192 px pictures (as at test time), then cut into 9 tiles
@@ -96,22 +92,12 @@ else:
     miss = hls > 0.5
     fh, fb = map(torch.cat, zip(*[fills(xs[j:j + 64], miss[j:j + 64]) for j in range(0, pool_n, 64)]))
 print(f"pool of {pool_n} crops with fills in {time.time() - t0:.0f} s", flush=True)
-t0 = time.time()
-evaluate(0)
-opt = torch.optim.Adam(M.parameters(), lr=lr)
 gen = torch.Generator().manual_seed(1)
-step, next_eval = 0, secs / 6
-while time.time() - t0 < secs:
+
+def batch_loss():
     idx = torch.randint(0, pool_n, (batch,), generator=gen)
-    parts = [imgs[idx], hls[idx], xs[idx], fh[idx], fb[idx]]
-    parts = dihedral(parts, int(torch.randint(0, 8, (), generator=gen)))
+    parts = dihedral([imgs[idx], hls[idx], xs[idx], fh[idx], fb[idx]], int(torch.randint(0, 8, (), generator=gen)))
     image, hole, x, h, b = parts
-    loss = ((M(x, hole, h, b) - image).square() * hole).mean()
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    step += 1
-    if time.time() - t0 >= next_eval:
-        evaluate(step)
-        next_eval += secs / 6
-evaluate(step)
+    return ((M(x, hole, h, b) - image).square() * hole).mean()
+
+train_timed(secs, M, batch_loss, score, lr)

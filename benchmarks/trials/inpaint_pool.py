@@ -7,7 +7,7 @@ from the pool, each with one of the 8 flips/quarter turns of the square (the fil
 Laplacian is the same in every direction), and runs only the network. Scored on the chapter's nine held-out photos
 (strokes / boxes PSNR, fills computed there as usual).
 
-    .venv/bin/python benchmarks/trials/inpaint_pool.py SECONDS POOL BATCH LR [LR_MIX_MULT]
+    .venv/bin/python benchmarks/trials/inpaint_pool.py SECONDS POOL BATCH LR
     # e.g. 180 1024 32 2e-4
 
 Run it alone (2 cores).
@@ -24,7 +24,7 @@ from synthlib.data.photos import load_photo, photo_names
 from synthlib.models import InpaintUNet
 from synthlib.models import restore
 from synthlib.style import resize_shorter
-from inpaint_common import crop_pool, dihedral
+from inpaint_common import crop_pool, dihedral, train_timed
 
 secs, pool_n, batch, lr = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 torch.manual_seed(0)
@@ -42,9 +42,7 @@ GIVEN = {}
 restore.harmonic_fill = lambda *a, **k: GIVEN["h"] if GIVEN else real_h(*a, **k)
 restore.biharmonic_fill = lambda *a, **k: GIVEN["b"] if GIVEN else real_b(*a, **k)
 
-def evaluate(step):  # its time is not counted in the training budget
-    global t0
-    e0 = time.time()
+def score():
     G.eval()
     with torch.no_grad():
         line = []
@@ -53,8 +51,7 @@ def evaluate(step):  # its time is not counted in the training budget
             out = R.composite(photos, G(R.apply_mask(photos, h), hh).clamp(-1, 1), hh)
             line.append(f"{k} {R.scores(out, photos)['psnr']:.2f}")
     G.train()
-    t0 += time.time() - e0
-    print(f"step {step} {time.time() - t0:.0f}s", " ".join(line), flush=True)
+    return " ".join(line)
 
 t0 = time.time()
 imgs, hls, x = crop_pool(pool_n, crop, size)
@@ -62,26 +59,15 @@ miss = hls > 0.5
 fh = torch.cat([real_h(x[j:j + 64], miss[j:j + 64], iters) for j in range(0, pool_n, 64)])
 fb = torch.cat([real_b(x[j:j + 64], miss[j:j + 64], iters) for j in range(0, pool_n, 64)])
 print(f"pool of {pool_n} crops with fills in {time.time() - t0:.0f} s", flush=True)
-t0 = time.time()
-evaluate(0)
-mult = float(sys.argv[5]) if len(sys.argv) > 5 else 1.0
-opt = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.9, 0.999))
 gen = torch.Generator().manual_seed(1)
-step, next_eval = 0, secs / 6
-while time.time() - t0 < secs:
+
+def batch_loss():
     idx = torch.randint(0, pool_n, (batch,), generator=gen)
-    parts = [imgs[idx], hls[idx], fh[idx], fb[idx]]
-    parts = dihedral(parts, int(torch.randint(0, 8, (), generator=gen)))
+    parts = dihedral([imgs[idx], hls[idx], fh[idx], fb[idx]], int(torch.randint(0, 8, (), generator=gen)))
     image, hole, GIVEN["h"], GIVEN["b"] = parts
     out = G(image, hole)
     GIVEN.clear()
     hole_e, valid_e = R.hole_valid_l1(out, image, hole, squared=True)
-    loss = 6.0 * hole_e + valid_e
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    step += 1
-    if time.time() - t0 >= next_eval:
-        evaluate(step)
-        next_eval += secs / 6
-evaluate(step)
+    return 6.0 * hole_e + valid_e
+
+train_timed(secs, G, batch_loss, score, lr)
