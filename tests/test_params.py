@@ -130,7 +130,7 @@ def test_chapter5_on_emoji_trains_in_colour_and_compares_augmentation(tmp_path: 
 
     assert main(["sample", str(run_dir / "checkpoint.pt"), "--num", "3", "--out", str(tmp_path / "e.pt"), "--truncation", "0.7"]) == 0
     drawn = torch.load(tmp_path / "e.pt")
-    assert drawn.shape == (3, 3, 32, 32) and float(drawn.abs().max()) < 1
+    assert drawn.shape == (3, 3, 32, 32) and float(drawn.abs().max()) <= 1.0  # tanh saturates to exactly 1.0 in float32
     assert (run_dir / "augmentation" / "checkpoint.pt").is_file() and (run_dir / "augmentation.png").is_file()
 
 
