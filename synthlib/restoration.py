@@ -53,7 +53,8 @@ __all__ = [
     "inpaint_biharmonic", "inpaint_telea", "denoise_nl_means", "denoise_tv", "sigma_from_255",
     "psnr", "ssim", "scores", "random_hole", "MaskedBatches", "DownscaledBatches",
     "hole_valid_l1", "perceptual_loss", "gram_loss", "hole_total_variation",
-    "InpaintConfig", "inpaint_phases", "inpaint_trainer", "SRConfig", "sr_phases", "sr_trainer",
+    "InpaintConfig", "INPAINT_TERMS", "inpaint_loss_terms", "inpaint_term_weights", "inpaint_term_gradients",
+    "inpaint_phases", "inpaint_trainer", "SRConfig", "sr_phases", "sr_trainer",
     "inpaint_with", "upscale_with", "RestorationModel", "load_restoration_model",
     "DIPConfig", "DIPResult", "deep_image_prior",
 ]  # fmt: skip
@@ -463,10 +464,63 @@ def _g_and_d_phases(G: nn.Module, D: nn.Module | None, cfg: Any, g_step: Any, d_
     return phases
 
 
+INPAINT_TERMS = ("hole", "valid", "perceptual", "style", "tv", "adv")
+
+
+def inpaint_loss_terms(out: Tensor, images: Tensor, holes: Tensor, cfg: InpaintConfig, *,
+                       vgg: nn.Module | None = None, D: nn.Module | None = None) -> dict[str, Tensor]:
+    """The generator's loss terms, unweighted, for a network output ``out`` (N x 3 x H x W) on photos
+    ``images`` with ``holes`` (N x 1 x H x W, 1 = missing); the G step's loss is their sum weighted by
+    :func:`inpaint_term_weights`. The two pixel terms always, the others when ``cfg`` gives them a weight,
+    in :data:`INPAINT_TERMS` order ("perceptual" and "style" need ``vgg``; "adv", the generator's
+    adversarial term on the composite, needs ``D``)."""
+    comp = composite(images, out, holes)
+    hole_l1, valid_l1 = hole_valid_l1(out, images, holes, squared=cfg.pixel_loss == "mse")
+    terms = {"hole": hole_l1, "valid": valid_l1}
+    if cfg.needs_vgg:
+        _check_encoder(cfg, vgg, "InpaintConfig")
+        with torch.no_grad():
+            target = vgg(images, cfg.layers)
+        f_out, f_comp = vgg(out, cfg.layers), vgg(comp, cfg.layers)
+        if cfg.perceptual_weight > 0:
+            terms["perceptual"] = perceptual_loss(f_out, target) + perceptual_loss(f_comp, target)
+        if cfg.style_weight > 0:
+            terms["style"] = gram_loss(f_out, target) + gram_loss(f_comp, target)
+    if cfg.tv_weight > 0:
+        terms["tv"] = hole_total_variation(comp, holes)
+    if cfg.adv_weight > 0:
+        if D is None:
+            raise ValueError("InpaintConfig.adv_weight > 0 needs a discriminator D")
+        terms["adv"] = losses.get_gan_loss(cfg.gan_loss)[1](D(comp))
+    return terms
+
+
+def inpaint_term_weights(cfg: InpaintConfig) -> dict[str, float]:
+    """Each term's weight in the G step's loss, by the names of :data:`INPAINT_TERMS`."""
+    return {"hole": cfg.hole_weight, "valid": cfg.valid_weight, "perceptual": cfg.perceptual_weight,
+            "style": cfg.style_weight, "tv": cfg.tv_weight, "adv": cfg.adv_weight}
+
+
+def inpaint_term_gradients(out: Tensor, images: Tensor, holes: Tensor, cfg: InpaintConfig, *,
+                           vgg: nn.Module | None = None, D: nn.Module | None = None) -> dict[str, Tensor]:
+    """What each loss term asks of the network's output: the gradient of each term of
+    :func:`inpaint_loss_terms`, times its weight, with respect to ``out`` (same shape as ``out``). Their
+    sum is the gradient of the G step's loss; a training step moves the output along minus it, so
+    ``-gradient`` is each term's pull on every pixel (D, VGG and the photos stay fixed)."""
+    out = out.detach().requires_grad_(True)
+    terms, weights = inpaint_loss_terms(out, images, holes, cfg, vgg=vgg, D=D), inpaint_term_weights(cfg)
+    grads = {}
+    for name, value in terms.items():
+        (grads[name],) = torch.autograd.grad(weights[name] * value, out, retain_graph=True, allow_unused=True)
+        if grads[name] is None:  # e.g. the valid term when nothing is known
+            grads[name] = torch.zeros_like(out)
+    return grads
+
+
 def inpaint_phases(G: nn.Module, cfg: InpaintConfig, vgg: nn.Module | None = None,
                    D: nn.Module | None = None) -> list[Phase]:
     """[D step on real photos vs composited outputs,] then the G step on batches ``(images, holes)``."""
-    d_loss_fn, g_loss_fn = losses.get_gan_loss(cfg.gan_loss)
+    d_loss_fn = losses.get_gan_loss(cfg.gan_loss)[0]
 
     def forward(batch: Any, scratch: dict[str, Any]) -> None:
         if "out" not in scratch:
@@ -482,26 +536,10 @@ def inpaint_phases(G: nn.Module, cfg: InpaintConfig, vgg: nn.Module | None = Non
     def g_step(batch: Any, scratch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
         forward(batch, scratch)
         images, holes = batch
-        out, comp = scratch["out"], scratch["comp"]
-        hole_l1, valid_l1 = hole_valid_l1(out, images, holes, squared=cfg.pixel_loss == "mse")
-        logs: dict[str, Tensor] = {}
-        loss = _add_term(torch.zeros((), device=out.device), logs, "hole", cfg.hole_weight, hole_l1)
-        loss = _add_term(loss, logs, "valid", cfg.valid_weight, valid_l1)
-        if cfg.needs_vgg:
-            with torch.no_grad():
-                target = vgg(images, cfg.layers)
-            f_out, f_comp = vgg(out, cfg.layers), vgg(comp, cfg.layers)
-            if cfg.perceptual_weight > 0:
-                perc = perceptual_loss(f_out, target) + perceptual_loss(f_comp, target)
-                loss = _add_term(loss, logs, "perceptual", cfg.perceptual_weight, perc)
-            if cfg.style_weight > 0:
-                sty = gram_loss(f_out, target) + gram_loss(f_comp, target)
-                loss = _add_term(loss, logs, "style", cfg.style_weight, sty)
-        if cfg.tv_weight > 0:
-            loss = _add_term(loss, logs, "tv", cfg.tv_weight, hole_total_variation(comp, holes))
-        if D is not None:
-            loss = _add_term(loss, logs, "adv", cfg.adv_weight, g_loss_fn(D(comp)))
-        return loss, logs
+        terms = inpaint_loss_terms(scratch["out"], images, holes, cfg, vgg=vgg if cfg.needs_vgg else None, D=D)
+        weights = inpaint_term_weights(cfg)
+        loss = sum((weights[name] * value for name, value in terms.items()), torch.zeros((), device=images.device))
+        return loss, {name: value.detach() for name, value in terms.items()}
 
     return _g_and_d_phases(G, D, cfg, g_step, d_step)
 

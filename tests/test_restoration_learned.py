@@ -23,6 +23,10 @@ from synthlib.restoration import (
     gram_loss,
     hole_total_variation,
     hole_valid_l1,
+    inpaint_loss_terms,
+    inpaint_phases,
+    inpaint_term_gradients,
+    inpaint_term_weights,
     inpaint_trainer,
     inpaint_with,
     load_restoration_model,
@@ -212,6 +216,60 @@ def test_inpaint_trainer_with_every_term_and_a_discriminator(tmp_path):
         inpaint_trainer(_inpaint_net(), iter([]), InpaintConfig(adv_weight=0.1), device="cpu")
     with pytest.raises(ValueError, match="hole_weight"):
         InpaintConfig(hole_weight=-1)
+
+
+def test_term_gradients_of_the_pixel_terms_are_their_derivatives():
+    photo, out = _images(2, 16, 16, seed=1), _images(2, 16, 16, seed=2)
+    hole = torch.zeros(2, 1, 16, 16)
+    hole[:, :, 4:9, 3:12] = 1
+    cfg = InpaintConfig(pixel_loss="mse", hole_weight=6.0, valid_weight=1.0)
+    grads = inpaint_term_gradients(out, photo, hole, cfg)
+    assert set(grads) == {"hole", "valid"}  # no other term is switched on
+    n = out.numel()  # each term is a mean over all pixels
+    torch.testing.assert_close(grads["hole"], 6.0 * 2 * (out - photo) * hole / n)
+    torch.testing.assert_close(grads["valid"], 1.0 * 2 * (out - photo) * (1 - hole) / n)
+    # so minus the hole term's gradient points straight at the photo, in the hole
+    pull, error = -grads["hole"] * hole, (photo - out) * hole
+    assert float(F.cosine_similarity(pull.flatten(), error.flatten(), dim=0)) == pytest.approx(1.0, abs=1e-6)
+    l1 = inpaint_term_gradients(out, photo, hole, InpaintConfig(pixel_loss="l1"))["hole"]
+    torch.testing.assert_close(l1, 6.0 * torch.sign(out - photo) * hole / n)  # L1: only the error's sign
+
+
+def test_term_gradients_sum_to_the_training_steps_gradient_and_stay_where_each_term_looks():
+    torch.manual_seed(0)
+    G = _inpaint_net()
+    D = PatchGANDiscriminator(PatchGANDiscriminator.Config(base_channels=8, num_layers=2, norm="none"))
+    vgg = _vgg("relu2_1")
+    cfg = InpaintConfig(perceptual_weight=0.1, style_weight=1.0, tv_weight=0.1, adv_weight=0.01,
+                        layers=("relu1_1", "relu2_1"))
+    photo = _images(2, 32, 32, seed=3)
+    hole = torch.zeros(2, 1, 32, 32)
+    hole[:, :, 8:20, 10:18] = 1
+    with torch.no_grad():
+        out = G(photo, hole)
+    grads = inpaint_term_gradients(out, photo, hole, cfg, vgg=vgg, D=D)
+    assert list(grads) == ["hole", "valid", "perceptual", "style", "tv", "adv"]
+    assert all(float(g.abs().sum()) > 0 for g in grads.values())
+    # the training step's loss, differentiated with respect to the same output, is their sum
+    g_phase = inpaint_phases(G, cfg, vgg, D)[-1]
+    scratch = {"out": out.clone().requires_grad_(True)}
+    from synthlib.models.restore import composite
+
+    scratch["comp"] = composite(photo, scratch["out"], hole)
+    loss, logs = g_phase.loss((photo, hole), scratch)
+    (total,) = torch.autograd.grad(loss, scratch["out"])
+    torch.testing.assert_close(sum(grads.values()), total)
+    terms, weights = inpaint_loss_terms(out, photo, hole, cfg, vgg=vgg, D=D), inpaint_term_weights(cfg)
+    assert {k: float(v) for k, v in logs.items()} == pytest.approx({k: float(v.detach()) for k, v in terms.items()})
+    assert float(loss.detach()) == pytest.approx(sum(weights[k] * float(v.detach()) for k, v in terms.items()), rel=1e-6)
+    # the hole term and the composite's terms (TV, adversarial) act in the hole only, the valid term outside it
+    for name in ("hole", "tv", "adv"):
+        assert float(grads[name][(hole == 0).expand_as(out)].abs().max()) == 0, name
+    assert float(grads["valid"][(hole == 1).expand_as(out)].abs().max()) == 0
+    with pytest.raises(ValueError, match="needs a VGG"):
+        inpaint_term_gradients(out, photo, hole, InpaintConfig(style_weight=1.0))
+    with pytest.raises(ValueError, match="discriminator"):
+        inpaint_term_gradients(out, photo, hole, InpaintConfig(adv_weight=0.1))
 
 
 def test_sr_trainer_learns_and_srgan_phases_run(tmp_path):
