@@ -16,8 +16,15 @@ Measured 2026-11-25 (180 1024 32 2e-4; strokes / boxes PSNR in dB on the nine he
 took 63 s; without them a step still costs ~0.9 s (the U-Net itself: the fills were about half of the chapter's
 ~2 s step, not most of it), so 165 steps instead of ~90: step 0 26.49 / 24.26 (the mean of the fills), then
 26.43 / 24.25, 26.34 / 24.44, 26.35 / 24.15, 26.36 / 24.25, 26.43 / 24.36. Twice the steps do not move it either.
+
+UNET=base,depth,max_channels sets the U-Net (default 24,4,128, the chapter's). Measured 2026-11-25 (session 9) with a U-Net
+a fifth the size, UNET=8,4,64 (346 k parameters), 180 1024 32 1e-3: 1,147 steps (pool 42 s); strokes / boxes
+26.49 / 24.26 at step 0, then 26.44 / 24.51, 26.39 / 24.43, 26.36 / 24.45, 26.52 / 24.42, 26.48 / 24.37,
+26.33 / 24.32. Seven times the steps: the box rule is learned within 30 s (+0.25 dB, as the mixer's) and then
+fades, strokes wander by +-0.1 dB. So the step count is not what is missing: what the two fills leave wrong on
+these photos is not learned from a few CPU minutes of crops, by a large network or a small one.
 """
-import sys, time
+import os, sys, time
 import torch
 from synthlib import restoration as R
 from synthlib.data.photos import load_photo, photo_names
@@ -33,7 +40,10 @@ names = photo_names("heldout")
 photos = torch.cat([resize_shorter(load_photo(n, size)[None], size)[..., :size, :size] for n in names])
 holes = {k: torch.stack([R.random_hole(size, size, k, (0.1, 0.3), torch.Generator().manual_seed((0 if k == "strokes" else 100) + i))
                          for i in range(len(names))]) for k in ("strokes", "boxes")}
-G = InpaintUNet(InpaintUNet.Config(conv="gated", prefill="blend", fill_iters=iters, base_channels=24, depth=4, max_channels=128))
+base, depth, max_ch = (int(v) for v in os.environ.get("UNET", "24,4,128").split(","))  # the chapter's default U-Net
+G = InpaintUNet(InpaintUNet.Config(conv="gated", prefill="blend", fill_iters=iters, base_channels=base, depth=depth,
+                                   max_channels=max_ch))
+print(f"U-Net {base},{depth},{max_ch}: {sum(p.numel() for p in G.parameters()):,} parameters", flush=True)
 with torch.no_grad():
     G.last.conv.weight.zero_()
 

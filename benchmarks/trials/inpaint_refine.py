@@ -20,8 +20,15 @@ Measured 2026-11-25 (one thread, the other core busy; strokes / boxes PSNR in dB
 The blend's start (the mean of the two fills at 100 iterations) is above either fill on strokes; training in
 this budget does not add to it (larger learning rates first cost 0.1-0.2 dB, then recover part of it).
 
+BOXES=share trains on whole batches of box holes with that probability, else strokes (the library's "mixed" masks
+are boxes one time in four). Measured 2026-11-25 (session 9, two threads), BOXES=0.5 with a small U-Net:
+  180 64 32 1e-3 8 4 64 blend gated 100 mse match zero     step 0: 26.49 / 24.26 -> 179 steps: 26.36 / 24.45
+  (in between: 26.32 / 24.13, 26.34 / 24.17, 26.43 / 24.23, 25.97 / 24.11, 26.38 / 24.48): boxes gain 0.2 dB
+  late, strokes lose as much and wander; no setting here learns past the fills on both.
+
 Run it alone: two torch jobs on 2 cores slow each other several times over.
 """
+import os
 import sys
 import time
 
@@ -52,6 +59,12 @@ match = len(sys.argv) > 12 and sys.argv[12] == "match"
 scale = (0.8 * crop / size, min(1.0, 1.25 * crop / size)) if match else (0.25, 1.0)
 data = R.MaskedBatches(RandomCrops("train", crop=crop, n=100000, seed=0, scale=scale).batches(batch), seed=0,
                        reference=size if match else None)
+box_share = float(os.environ.get("BOXES", "0.25"))  # BOXES=share: whole batches of boxes, else of strokes
+if box_share != 0.25:
+    kinds = {k: R.MaskedBatches(RandomCrops("train", crop=crop, n=100000, seed=s, scale=scale).batches(batch), kind=k,
+                                seed=s, reference=size if match else None) for s, k in enumerate(("strokes", "boxes"))}
+    coin = torch.Generator().manual_seed(7)
+    data = (next(kinds["boxes" if float(torch.rand((), generator=coin)) < box_share else "strokes"]) for _ in iter(int, 1))
 cfg = R.InpaintConfig(lr=lr, batch_size=batch, betas=(0.9, 0.999), pixel_loss=sys.argv[11])
 from synthlib.train import Trainer
 t = Trainer(models={"G": G}, phases=R.inpaint_phases(G, cfg), data=data, config=cfg, kind="inpaint", device="cpu", progress=False)
