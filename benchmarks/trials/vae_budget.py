@@ -9,7 +9,7 @@ precision, recall) after 45, 90 and 180 seconds of training.
 Run it alone (2 cores).
 
 Measured 2026-11-25 (session 9): 45 s (541 steps) FID 28.4, precision 0.43, recall 0.36; 90 s (1,085 steps) 24.9,
-0.48, 0.47; 180 s (2,136 steps) 22.5, 0.53, 0.57. The VAE keeps improving with time, but with four times its
+0.48, 0.47; 180 s (2,136 steps) 22.5, 0.53, 0.57 (a second run: FID 28.2, 24.8, 22.4). The VAE keeps improving with time, but with four times its
 budget it is still behind diffusion's 17.5 (240 s) and flow matching's 13.7 (120 s) in the chapter's run: the blur
 of a decoder mean, not the budget, is what keeps it last.
 """
