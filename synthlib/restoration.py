@@ -53,7 +53,7 @@ __all__ = [
     "inpaint_biharmonic", "inpaint_telea", "denoise_nl_means", "denoise_tv", "sigma_from_255",
     "psnr", "ssim", "scores", "random_hole", "MaskedBatches", "DownscaledBatches",
     "hole_valid_l1", "perceptual_loss", "gram_loss", "hole_total_variation",
-    "InpaintConfig", "INPAINT_TERMS", "inpaint_loss_terms", "inpaint_term_weights", "inpaint_term_gradients",
+    "InpaintConfig", "inpaint_loss_terms", "inpaint_term_weights", "inpaint_term_gradients",
     "inpaint_phases", "inpaint_trainer", "SRConfig", "sr_phases", "sr_trainer",
     "inpaint_with", "upscale_with", "RestorationModel", "load_restoration_model",
     "DIPConfig", "DIPResult", "deep_image_prior",
@@ -464,16 +464,13 @@ def _g_and_d_phases(G: nn.Module, D: nn.Module | None, cfg: Any, g_step: Any, d_
     return phases
 
 
-INPAINT_TERMS = ("hole", "valid", "perceptual", "style", "tv", "adv")
-
-
 def inpaint_loss_terms(out: Tensor, images: Tensor, holes: Tensor, cfg: InpaintConfig, *,
                        vgg: nn.Module | None = None, D: nn.Module | None = None) -> dict[str, Tensor]:
     """The generator's loss terms, unweighted, for a network output ``out`` (N x 3 x H x W) on photos
     ``images`` with ``holes`` (N x 1 x H x W, 1 = missing); the G step's loss is their sum weighted by
     :func:`inpaint_term_weights`. The two pixel terms always, the others when ``cfg`` gives them a weight,
-    in :data:`INPAINT_TERMS` order ("perceptual" and "style" need ``vgg``; "adv", the generator's
-    adversarial term on the composite, needs ``D``)."""
+    in the order of :func:`inpaint_term_weights` ("perceptual" and "style" need ``vgg``; "adv", the
+    generator's adversarial term on the composite, needs ``D``)."""
     comp = composite(images, out, holes)
     hole_l1, valid_l1 = hole_valid_l1(out, images, holes, squared=cfg.pixel_loss == "mse")
     terms = {"hole": hole_l1, "valid": valid_l1}
@@ -496,7 +493,8 @@ def inpaint_loss_terms(out: Tensor, images: Tensor, holes: Tensor, cfg: InpaintC
 
 
 def inpaint_term_weights(cfg: InpaintConfig) -> dict[str, float]:
-    """Each term's weight in the G step's loss, by the names of :data:`INPAINT_TERMS`."""
+    """Each term's weight in the G step's loss, by the names :func:`inpaint_loss_terms` gives the terms
+    (hole, valid, perceptual, style, tv, adv)."""
     return {"hole": cfg.hole_weight, "valid": cfg.valid_weight, "perceptual": cfg.perceptual_weight,
             "style": cfg.style_weight, "tv": cfg.tv_weight, "adv": cfg.adv_weight}
 
@@ -509,12 +507,8 @@ def inpaint_term_gradients(out: Tensor, images: Tensor, holes: Tensor, cfg: Inpa
     ``-gradient`` is each term's pull on every pixel (D, VGG and the photos stay fixed)."""
     out = out.detach().requires_grad_(True)
     terms, weights = inpaint_loss_terms(out, images, holes, cfg, vgg=vgg, D=D), inpaint_term_weights(cfg)
-    grads = {}
-    for name, value in terms.items():
-        (grads[name],) = torch.autograd.grad(weights[name] * value, out, retain_graph=True, allow_unused=True)
-        if grads[name] is None:  # e.g. the valid term when nothing is known
-            grads[name] = torch.zeros_like(out)
-    return grads
+    return {name: torch.autograd.grad(weights[name] * value, out, retain_graph=True)[0]
+            for name, value in terms.items()}
 
 
 def inpaint_phases(G: nn.Module, cfg: InpaintConfig, vgg: nn.Module | None = None,
@@ -536,7 +530,7 @@ def inpaint_phases(G: nn.Module, cfg: InpaintConfig, vgg: nn.Module | None = Non
     def g_step(batch: Any, scratch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
         forward(batch, scratch)
         images, holes = batch
-        terms = inpaint_loss_terms(scratch["out"], images, holes, cfg, vgg=vgg if cfg.needs_vgg else None, D=D)
+        terms = inpaint_loss_terms(scratch["out"], images, holes, cfg, vgg=vgg, D=D)
         weights = inpaint_term_weights(cfg)
         loss = sum((weights[name] * value for name, value in terms.items()), torch.zeros((), device=images.device))
         return loss, {name: value.detach() for name, value in terms.items()}

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from synthlib.data import TensorBatches
 from synthlib.models import InpaintUNet, PatchGANDiscriminator, SRResNet
+from synthlib.models.restore import composite
 from synthlib.models.vgg import VGG16Features
 from synthlib.restoration import (
     DIPConfig,
@@ -253,8 +254,6 @@ def test_term_gradients_sum_to_the_training_steps_gradient_and_stay_where_each_t
     # the training step's loss, differentiated with respect to the same output, is their sum
     g_phase = inpaint_phases(G, cfg, vgg, D)[-1]
     scratch = {"out": out.clone().requires_grad_(True)}
-    from synthlib.models.restore import composite
-
     scratch["comp"] = composite(photo, scratch["out"], hole)
     loss, logs = g_phase.loss((photo, hole), scratch)
     (total,) = torch.autograd.grad(loss, scratch["out"])
