@@ -106,6 +106,31 @@ def sample(
     evaluations (default 50: DDIM for diffusion, Euler for flow) and classifier-free ``guidance`` w
     (0 = the plain conditional model). Both samplers are deterministic given the noise.
     """
+    return torch.cat(list(iter_samples(G, num, seed=seed, label=label, batch_size=batch_size, device=device,
+                                       truncation=truncation, steps=steps, guidance=guidance)))
+
+
+# Latents are drawn this many samples at a time, so memory does not grow with ``num``; a run of at most
+# one chunk draws exactly what one torch.randn(num, z_dim) would.
+SEED_CHUNK = 4096
+
+
+def iter_samples(
+    G: nn.Module,
+    num: int,
+    *,
+    seed: int = 0,
+    label: int | Tensor | None = None,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+    truncation: float = 1.0,
+    steps: int | None = None,
+    guidance: float = 0.0,
+) -> Iterator[Tensor]:
+    """:func:`sample`'s batches one at a time (CPU float32, at most ``batch_size`` each), so a caller can
+    write them as they come: memory stays bounded whatever ``num``. The latents (and random classes) are
+    drawn from one seeded generator in chunks of :data:`SEED_CHUNK`, so the samples do not depend on
+    ``batch_size`` or ``device``."""
     if num < 1:
         raise ValueError(f"num must be >= 1, got {num}")
     if batch_size < 1:
@@ -122,40 +147,63 @@ def sample(
         raise ValueError(f"truncation psi must be in [0, 1] (1 = none), got {truncation}")
     z_dim, k = _z_dim(G), num_classes(G)
     device = model_device(G) if device is None else torch.device(device)
-
-    gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(num, z_dim, generator=gen)  # (num, z_dim), on the CPU: repeatable anywhere
-    labels: Tensor | None = None
-    if k > 0:
-        if label is None:
-            labels = torch.randint(0, k, (num,), generator=gen)
-        else:
-            labels = torch.as_tensor(label, dtype=torch.long).expand(num).clone()  # int -> (num,)
-            bad = labels[(labels < 0) | (labels >= k)]
-            if len(bad):
-                raise ValueError(f"class {int(bad[0])} is out of range: this generator has classes 0..{k - 1}")
+    fixed: Tensor | None = None
+    if k > 0 and label is not None:
+        fixed = torch.as_tensor(label, dtype=torch.long)
+        bad = fixed[(fixed < 0) | (fixed >= k)].flatten()
+        if len(bad):
+            raise ValueError(f"class {int(bad[0])} is out of range: this generator has classes 0..{k - 1}")
+        if fixed.ndim and len(fixed) != num:
+            raise ValueError(f"label holds {len(fixed)} classes for {num} samples")
     elif label is not None:
         raise ValueError(f"{type(G).__name__} is unconditional (num_classes=0); it takes no class label")
 
-    chunks = []
+    gen = torch.Generator().manual_seed(seed)
     with evaluating(G):
-        for start in range(0, num, batch_size):
-            zb = z[start : start + batch_size].to(device)
-            if iterative:
-                from synthlib.diffusion import generate
-
-                cfg = G.config
-                noise = zb.view(-1, cfg.img_channels, cfg.img_size, cfg.img_size)
+        for c0 in range(0, num, SEED_CHUNK):
+            n = min(SEED_CHUNK, num - c0)
+            z = torch.randn(n, z_dim, generator=gen)  # (n, z_dim), on the CPU: repeatable anywhere
+            labels: Tensor | None = None
+            if k > 0:
+                if fixed is None:
+                    labels = torch.randint(0, k, (n,), generator=gen)
+                else:
+                    labels = fixed.expand(num)[c0 : c0 + n].clone()
+            for start in range(0, n, batch_size):
+                zb = z[start : start + batch_size].to(device)
                 lb = None if labels is None else labels[start : start + batch_size].to(device)
-                out = generate(G, noise, lb, steps=steps, guidance=guidance)
-            elif styled:
-                out = G(zb, psi=truncation, noise_mode="const").clamp(-1.0, 1.0)
-            elif labels is None:
-                out = G(zb)
-            else:
-                out = G(zb, labels[start : start + batch_size].to(device))
-            chunks.append(out.float().cpu())
-    return torch.cat(chunks)
+                if iterative:
+                    from synthlib.diffusion import generate
+
+                    cfg = G.config
+                    noise = zb.view(-1, cfg.img_channels, cfg.img_size, cfg.img_size)
+                    out = generate(G, noise, lb, steps=steps, guidance=guidance)
+                elif styled:
+                    out = G(zb, psi=truncation, noise_mode="const").clamp(-1.0, 1.0)
+                elif lb is None:
+                    out = G(zb)
+                else:
+                    out = G(zb, lb)
+                yield out.float().cpu()
+
+
+def sample_shape(G: nn.Module) -> tuple[int, ...]:
+    """The shape of one sample of ``G`` (e.g. (1, 28, 28)), from one forward pass on one latent."""
+    return tuple(next(iter_samples(G, 1, seed=0, label=0 if num_classes(G) else None, steps=1
+                                   if is_iterative(G) else None)).shape[1:])
+
+
+def write_png_batch(batch: Tensor, folder: Path, *, start: int = 0, width: int = 5) -> None:
+    """Write images (N x C x H x W in [-1, 1], C = 1 or 3) as PNGs ``{start:0{width}d}.png ...`` into ``folder``."""
+    from PIL import Image
+
+    from synthlib.data import to_uint8
+
+    if batch.ndim != 4 or batch.shape[1] not in (1, 3):
+        raise ValueError(f"PNG output needs images N x C x H x W with C = 1 or 3, these are {tuple(batch.shape)}")
+    pixels = to_uint8(batch).permute(0, 2, 3, 1).numpy()  # (N, H, W, C)
+    for i, img in enumerate(pixels):
+        Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img).save(folder / f"{start + i:0{width}d}.png")
 
 
 def load_generator(
@@ -215,17 +263,5 @@ def save_samples(samples: Tensor, out: str | os.PathLike) -> Path:
         torch.save(samples.contiguous(), out)
         return out
 
-    from PIL import Image
-
-    from synthlib.data import to_uint8
-
-    if samples.ndim != 4 or samples.shape[1] not in (1, 3):
-        raise ValueError(
-            f"PNG output needs images N x C x H x W with C = 1 or 3, these samples are {tuple(samples.shape)}; "
-            "write a .pt file instead"
-        )
-    pixels = to_uint8(samples).permute(0, 2, 3, 1).numpy()  # (N, H, W, C)
-    width = max(5, len(str(len(samples) - 1)))
-    for i, img in enumerate(pixels):
-        Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img).save(out / f"{i:0{width}d}.png")
+    write_png_batch(samples, out, width=max(5, len(str(len(samples) - 1))))
     return out

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthlib import losses
-from synthlib.imageio import IMAGE_SUFFIXES, read_image
+from synthlib.imageio import IMAGE_SUFFIXES
 from synthlib.sample import evaluating, model_device
 from synthlib.train import EMA, Phase, Precision, Trainer
 
@@ -362,15 +362,17 @@ def size_multiple(G: nn.Module) -> int:
 
 def check_input(G: nn.Module, images: Tensor, what: str = "input") -> None:
     """Raise ValueError (one line) unless ``images`` is N x C x H x W with G's channels and a size it takes."""
+    from synthlib.errors import UserError
+
     channels = int(getattr(getattr(G, "config", None), "in_channels", 3))
     if images.ndim != 4:
-        raise ValueError(f"{what} must be images N x C x H x W, got shape {tuple(images.shape)}")
+        raise UserError(f"{what} must be images N x C x H x W, got shape {tuple(images.shape)}")
     if images.shape[1] != channels:
-        raise ValueError(f"{what} has {images.shape[1]} channels, this generator takes {channels} (RGB)")
+        raise UserError(f"{what} has {images.shape[1]} channels, this generator takes {channels} (RGB)")
     m = size_multiple(G)
     h, w = images.shape[-2:]
     if h % m or w % m or h < m or w < m:
-        raise ValueError(
+        raise UserError(
             f"{what} is {h}x{w} pixels; this generator needs height and width that are multiples of {m} "
             f"(e.g. {max(m, (h // m) * m)}x{max(m, (w // m) * m)}); resize or crop it"
         )
@@ -433,58 +435,35 @@ def load_translator(
     return ckpt_io.rebuild(models[name]).to(device).eval(), name
 
 
-def read_images(source: str | Path) -> tuple[list[Tensor], list[str]]:
-    """Images to translate, each 1 x 3 x H x W in [-1, 1], with a name for each output file.
+def read_tensor_input(source: str | Path) -> Tensor:
+    """A ``.pt`` file of images to translate (N x 3 x H x W or 3 x H x W) as N x 3 x H x W float32.
 
-    ``source``: a ``.pt`` tensor (N x 3 x H x W or 3 x H x W, values in [-1, 1]), one image file
-    (an alpha channel is composited on white), or a folder of image files (sorted by name).
+    Raises :class:`~synthlib.errors.UserError` (one line) for a file that is missing, not a tensor, not
+    float images, holds NaN or infinity, or has values outside [-1, 1].
     """
+    from synthlib.errors import UserError
+
     source = Path(source)
-    if source.is_dir():
-        files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise ValueError(f"--input {source} is a folder with no image files ({', '.join(IMAGE_SUFFIXES)})")
-        return [read_image(p) for p in files], [p.stem for p in files]
-    if not source.is_file():
-        raise ValueError(f"--input {source} does not exist (give a .pt tensor, an image file or a folder of images)")
-    if source.suffix.lower() in IMAGE_SUFFIXES:
-        return [read_image(source)], [source.stem]
     if source.suffix.lower() not in (".pt", ".pth"):
-        raise ValueError(f"--input {source}: give a .pt tensor, an image file ({', '.join(IMAGE_SUFFIXES)}) or a folder")
+        raise UserError(f"--input {source}: give a .pt tensor, an image file ({', '.join(IMAGE_SUFFIXES)}) or a folder")
     try:
         x = torch.load(source, map_location="cpu", weights_only=True)
     except Exception:
-        raise ValueError(f"--input {source} could not be read as a tensor saved with torch.save") from None
+        raise UserError(f"--input {source} could not be read as a tensor saved with torch.save") from None
     if not isinstance(x, Tensor) or not x.is_floating_point() or x.ndim not in (3, 4):
         what = f"a {type(x).__name__}" if not isinstance(x, Tensor) else f"a {x.dtype} tensor of shape {tuple(x.shape)}"
-        raise ValueError(f"--input {source} holds {what}; expected float images N x 3 x H x W in [-1, 1]")
+        raise UserError(f"--input {source} holds {what}; expected float images N x 3 x H x W in [-1, 1]")
     x = x.float().unsqueeze(0) if x.ndim == 3 else x.float()
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
+        raise UserError(f"--input {source} holds {bad} NaN or infinite value(s); synthlib images are finite, in [-1, 1]")
     lo, hi = float(x.min()), float(x.max())
     if lo < -1.01 or hi > 1.01:
-        raise ValueError(
+        raise UserError(
             f"--input {source} has values in [{lo:.3g}, {hi:.3g}]; synthlib images are in [-1, 1] "
             "(convert uint8 with synthlib.data.from_uint8, [0, 1] with from_unit)"
         )
-    width = max(5, len(str(len(x) - 1)))
-    return list(x.split(1)), [f"{i:0{width}d}" for i in range(len(x))]
-
-
-def write_images(outputs: list[Tensor], names: list[str], out: str | Path) -> Path:
-    """A ``.pt`` file (one N x 3 x H x W tensor; all outputs must share a size) or a folder of PNGs."""
-    from PIL import Image
-
-    from synthlib.data import to_uint8
-    from synthlib.sample import is_dir_target, prepare_target
-
-    out = Path(out)
-    if not is_dir_target(out):
-        sizes = {tuple(o.shape[-2:]) for o in outputs}
-        if len(sizes) > 1:
-            raise ValueError(f"--out {out}: the inputs have {len(sizes)} different sizes; write a folder of PNGs instead")
-    prepare_target(out)
-    if not out.is_dir():
-        torch.save(torch.cat(outputs).contiguous(), out)
-        return out
+    return x
     for img, name in zip(outputs, names):
         Image.fromarray(to_uint8(img)[0].permute(1, 2, 0).numpy()).save(out / f"{name}.png")
     return out

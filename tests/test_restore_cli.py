@@ -103,7 +103,7 @@ def _errors(ckpts, tmp: Path):
         "mask size": (["inpaint", inp, "--image", str(img), "--mask", str(small_mask), "--out", out],
                       ["20x16", "24x16", "same size"]),
         "unreadable image": (["inpaint", inp, "--image", str(tmp / "notes.txt"), "--mask", str(mask), "--out", out],
-                             ["--image", "not an image"]),
+                             ["--input", "not an image"]),
         "missing mask": (["inpaint", inp, "--image", str(img), "--mask", str(tmp / "nope.png"), "--out", out],
                          ["--mask", "does not exist"]),
         "all missing": (["inpaint", inp, "--image", str(img), "--mask", str(full), "--out", out],
@@ -114,7 +114,7 @@ def _errors(ckpts, tmp: Path):
                                            ["'inpaint' model", "inpaint"]),
         "bad out suffix": (["upscale", sr, "--image", str(img), "--out", str(tmp / "out" / "o.txt")],
                            ["--out", "image file name"]),
-        "out overwrites input": (["upscale", sr, "--image", str(img), "--out", str(img)], ["one of the inputs"]),
+        "out overwrites input": (["upscale", sr, "--image", str(img), "--out", str(img)], ["is the --input", "choose another name"]),
     }
 
 

@@ -118,11 +118,11 @@ def _errors(ckpts: dict[str, Path], content: Path, style: Path, tmp: Path) -> di
     base = ["--content", content, "--style", style, "--out", tmp / "out" / "x.png"]
     return {
         "missing content": (["--method", "fast", "--checkpoint", ckpts["fast"], "--content", tmp / "nope.jpg",
-                             "--out", tmp / "out" / "x.png"], "--content"),  # fmt: skip
+                             "--out", tmp / "out" / "x.png"], "--input"),  # fmt: skip
         "unreadable style": (["--method", "adain", "--checkpoint", ckpts["adain"], "--content", content,
                               "--style", text, "--out", tmp / "out" / "x.png"], "not an image"),  # fmt: skip
-        "fast without checkpoint": (["--method", "fast", *base], "needs --checkpoint"),
-        "gatys with checkpoint": (["--method", "gatys", "--checkpoint", ckpts["fast"], *base], "takes no --checkpoint"),
+        "fast without checkpoint": (["--method", "fast", *base], "needs a checkpoint"),
+        "gatys with checkpoint": (["--method", "gatys", "--checkpoint", ckpts["fast"], *base], "takes no checkpoint"),
         "adain without style": (["--method", "adain", "--checkpoint", ckpts["adain"], "--content", content,
                                  "--out", tmp / "out" / "x.png"], "needs --style"),  # fmt: skip
         "wrong kind": (["--method", "fast", "--checkpoint", ckpts["adain"], *base], "'adain' model"),
