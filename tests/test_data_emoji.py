@@ -469,7 +469,7 @@ def test_download_names_are_checked_before_any_network(monkeypatch: pytest.Monke
     assert download_pix2pix_dataset("facades", tmp_path) == tmp_path / "facades"
     assert download_cyclegan_dataset("horse2zebra", tmp_path) == tmp_path / "horse2zebra"
     assert calls == [
-        "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/facades.tar.gz",
-        "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/horse2zebra.zip",
+        "https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/facades.tar.gz",
+        "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/horse2zebra.zip",
     ]
     assert folders_mod.PIX2PIX_DATASETS and folders_mod.CYCLEGAN_DATASETS

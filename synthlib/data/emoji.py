@@ -35,6 +35,7 @@ import tarfile
 import tempfile
 import time
 import urllib.request
+import zipfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ EMOJI_TARBALLS_ENV = "SYNTHLIB_EMOJI_TARBALLS"
 
 CACHE_FILE = "emoji64.pt"
 MANIFEST_FILE = "MANIFEST.json"  # written last: its presence means the set-up finished
+CACHE_SHA256_KEY = "cache_sha256"  # the manifest's record of emoji64.pt's SHA-256, checked on every load
 ATTRIBUTION_FILE = "ATTRIBUTION"
 
 EMOJI_LICENSES: dict[str, str] = {
@@ -207,6 +209,86 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def bad_zip_member(path: Path) -> str | None:
+    """The first member of the zip archive at ``path`` whose data fail their CRC-32, else None.
+
+    ``torch.save`` files are zip archives that record a CRC-32 per member; this checks them, which
+    catches a damaged cache that was built before its SHA-256 was recorded. A file that is not a
+    readable zip at all is named as ``"(the zip directory)"``; an archive without CRC-32s (written
+    with torch's ``compute_crc32`` turned off: every field 0) passes.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+            if all(m.CRC == 0 for m in members if m.file_size):
+                return None
+            for member in members:
+                try:
+                    with zf.open(member) as f:
+                        while f.read(1 << 22):  # the CRC-32 is compared at the end of the member
+                            pass
+                except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
+                    return member.filename
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return "(the zip directory)"
+    return None
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON to ``path`` through a temporary file renamed into place."""
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        part.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def verify_cache(path: str | Path) -> str:
+    """Check ``emoji64.pt`` against the SHA-256 recorded in ``MANIFEST.json`` when it was built; return it.
+
+    Raises CorruptDataError (one line: the file, both hashes, and ``python -m synthlib data`` to
+    rebuild it) on a mismatch, or when the file's size differs from the one recorded. The cache is
+    not rebuilt here: its sources (the unpacked PNGs) carry no checksums of their own, so a rebuild
+    from them could bake in the same damage; ``python -m synthlib data`` sees the mismatch and
+    redoes the set-up from the SHA-256-pinned tarballs.
+
+    A cache built before the hash was recorded (the manifest has ``cache_bytes`` but no
+    ``cache_sha256``) is checked against the CRC-32s ``torch.save`` stored inside it, and then its
+    SHA-256 is written into the manifest (skipped silently where the folder is read-only). A cache
+    without any manifest (copied by hand) is checked by its CRC-32s only, on every load.
+    """
+    path = Path(path)
+    manifest_path = path.parent / MANIFEST_FILE
+    manifest = read_manifest(manifest_path)
+    rebuild = "rebuild it with `python -m synthlib data` (or `make`)"
+    expected = manifest.get(CACHE_SHA256_KEY) if manifest is not None else None
+    recorded_bytes = manifest.get("cache_bytes") if manifest is not None else None
+    size = path.stat().st_size
+    if isinstance(recorded_bytes, int) and size != recorded_bytes:
+        raise CorruptDataError(
+            f"{path}: {size} bytes, but {MANIFEST_FILE} recorded {recorded_bytes} when it was built: the file was "
+            f"altered, truncated or replaced; {rebuild}"
+        )
+    actual = sha256_file(path)
+    if isinstance(expected, str):
+        if actual != expected:
+            raise CorruptDataError(
+                f"{path}: SHA-256 is {actual}, but {MANIFEST_FILE} recorded {expected} when it was built: the file "
+                f"was altered or damaged; {rebuild}"
+            )
+        return actual
+    bad = bad_zip_member(path)
+    if bad is not None:
+        raise CorruptDataError(f"{path}: damaged (the data of {bad} fail their CRC-32 checksum); {rebuild}")
+    if manifest is not None and recorded_bytes == size:  # built by an older synthlib: record the hash now
+        try:
+            write_json_atomic(manifest_path, {**manifest, CACHE_SHA256_KEY: actual})
+        except OSError:
+            pass  # a read-only data folder: the CRC-32s are checked again next time
+    return actual
 
 
 def _npm_pack(set_name: str, dest: Path, npm: str) -> Path:
@@ -410,18 +492,26 @@ def _read_manifest(root: Path) -> dict[str, Any] | None:
 
 
 def _is_prepared(root: Path, checksums: Mapping[str, str]) -> bool:
-    """Cheap check (no image is read): the manifest names this release and these tarballs, and
-    ``emoji64.pt`` has the size recorded there."""
+    """Check (no image is read; hashing the 93 MB cache takes about 0.1 s): the manifest names this
+    release and these tarballs, and ``emoji64.pt`` has the size and SHA-256 recorded there
+    (:func:`verify_cache`, which also records the hash of a cache built before hashes were kept)."""
     manifest = _read_manifest(root)
     if manifest is None:
         return False
     cache = root / CACHE_FILE
-    return (
+    if not (
         manifest.get("version") == EMOJI_VERSION
         and manifest.get("sha256") == dict(checksums)
         and cache.is_file()
         and cache.stat().st_size == manifest.get("cache_bytes")
-    )
+    ):
+        return False
+    try:
+        verify_cache(cache)
+    except CorruptDataError as e:
+        print(f"  {e}")  # then prepare_emoji sets everything up again from the pinned tarballs
+        return False
+    return True
 
 
 def _install(staging: Path, root: Path, sets: Sequence[str]) -> None:
@@ -522,6 +612,7 @@ def prepare_emoji(
             "base_emoji": len(set(cache["base_unified"])),
             "test_base_emoji": n_test,
             "cache_bytes": (root / CACHE_FILE).stat().st_size,
+            CACHE_SHA256_KEY: sha256_file(root / CACHE_FILE),  # checked on every load (verify_cache)
             "licenses": EMOJI_LICENSES,
         }
         (root / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -635,9 +726,13 @@ def _cache_path(cache_dir: str | Path | None) -> Path:
 
 @functools.lru_cache(maxsize=2)
 def _read_cache(key: FileKey) -> EmojiPairs:
-    """Read and check ``emoji64.pt``; cached per (path, mtime, size), so a rebuilt file is read again."""
+    """Read and check ``emoji64.pt``; cached per (path, mtime, size), so a rebuilt file is read again.
+
+    The file's SHA-256 is checked first against the one recorded when it was built (:func:`verify_cache`).
+    """
     path = Path(key[0])
-    fix = f"delete {path.parent} and run `python -m synthlib data` (or `make`) again"
+    fix = "rebuild it with `python -m synthlib data` (or `make`)"
+    verify_cache(path)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle, zip and unpickler errors differ by torch version

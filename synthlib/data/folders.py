@@ -9,12 +9,22 @@ internet access who want the classic data sets of the papers:
   per domain. :class:`UnpairedImageFolders`.
 
 Both return synthlib's pixel convention: float32 in [-1, 1], N x 3 x H x W (grey images become RGB).
+
+The downloaders fetch over HTTPS, print and record the SHA-256 of each archive (the authors publish
+none; a later download of the same archive must match the recorded one), and unpack with
+:func:`safe_extract`, which refuses members that would land outside the target folder.
 """
 
 from __future__ import annotations
 
+import shutil
+import stat
+import tarfile
+import time
+import urllib.request
+import zipfile
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal
 
 import numpy as np
@@ -23,11 +33,18 @@ from torch import Tensor
 
 from synthlib.config import check_choice
 from synthlib.data import CorruptDataError, DataNotFoundError, from_uint8, resize
+from synthlib.data.emoji import sha256_file
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
-PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
-CYCLEGAN_URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
+# The authors' host over HTTPS (their download scripts use plain HTTP; the same paths are linked with https since 2024).
+PIX2PIX_URL = "https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
+CYCLEGAN_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
+
+# SHA-256 of archives as published by their authors: archive file name -> hex digest. The pix2pix and
+# CycleGAN authors publish no checksums, so this is empty; add only hashes that a maintainer publishes
+# (never ones computed from a download, which would pin whatever the first download happened to get).
+PUBLISHED_SHA256: dict[str, str] = {}
 
 # Names the authors' download scripts accept (pytorch-CycleGAN-and-pix2pix/datasets/*.sh).
 PIX2PIX_DATASETS: tuple[str, ...] = ("facades", "cityscapes", "maps", "edges2shoes", "edges2handbags", "night2day")
@@ -213,13 +230,223 @@ def _check_name(name: str, known: Sequence[str], kind: str) -> None:
         raise ValueError(f"{kind} data set 'cityscapes': {_CITYSCAPES_NOTE}")
 
 
-def _download_and_extract(url: str, root: Path) -> None:
-    """Download ``url`` into ``root`` and unpack it there, deleting the archive (torchvision's helper,
-    imported late: only this needs it, and importing torchvision takes seconds)."""
-    from torchvision.datasets.utils import download_and_extract_archive
+# ----------------------------------------------------------------------------------------------
+# Safe unpacking
+# ----------------------------------------------------------------------------------------------
 
+_HAS_DATA_FILTER = hasattr(tarfile, "data_filter")  # Python 3.12+, and 3.8.17 / 3.9.17 / 3.10.12 / 3.11.4+
+
+
+def _unsafe_path(name: str, links: set[str]) -> str | None:
+    """Why the archive path ``name`` may not be written under the target folder, or None if it may.
+
+    Refused: absolute paths (``/etc/x``, ``C:\\x``, ``\\\\server\\x``), any ``..`` component, and a path
+    that goes through a symbolic link the archive itself created (``links``: their normalised names),
+    since writing through it could land anywhere the link points.
+    """
+    if not name:
+        return "an empty name"
+    if PurePosixPath(name).is_absolute() or PureWindowsPath(name).drive or PureWindowsPath(name).root:
+        return "an absolute path"
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if ".." in parts:
+        return "a path that leaves the target folder (..)"
+    for i in range(1, len(parts)):
+        if "/".join(parts[:i]) in links:
+            return f"a path through the link {'/'.join(parts[:i])!r} the archive created"
+    return None
+
+
+def _unsafe_link(name: str, target: str, *, hard: bool, links: set[str]) -> str | None:
+    """Why a link at ``name`` pointing to ``target`` is refused, or None: it must stay inside the folder.
+
+    A symbolic link's target is taken relative to the link's folder, a hard link's relative to the
+    archive's root (as tar stores them); either is then checked like a member path.
+    """
+    if PurePosixPath(target).is_absolute() or PureWindowsPath(target).drive or PureWindowsPath(target).root:
+        return f"a link to the absolute path {target!r}"
+    base = "" if hard else "/".join(name.replace("\\", "/").split("/")[:-1])
+    parts: list[str] = []
+    for part in f"{base}/{target}".replace("\\", "/").split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return f"a link to {target!r}, outside the target folder"
+            if "/".join(parts) in links:
+                return f"a link to {target!r} through another link"
+            parts.pop()
+        else:
+            parts.append(part)
+    if _unsafe_path("/".join(parts), links) is not None:
+        return f"a link to {target!r} through another link"
+    return None
+
+
+def _check_members(archive: Path, members: Sequence[tuple[str, str, str | None]]) -> None:
+    """Raise CorruptDataError at the first unsafe member: ``(name, kind, link target)`` with ``kind``
+    "file", "dir", "symlink", "hardlink" or a description of anything else (a device, a fifo)."""
+    links: set[str] = set()
+    for name, kind, target in members:
+        reason = _unsafe_path(name, links)
+        if reason is None and kind in ("symlink", "hardlink"):
+            reason = _unsafe_link(name, target or "", hard=kind == "hardlink", links=links)
+        elif reason is None and kind not in ("file", "dir"):
+            reason = f"a {kind}, which a data set never needs"
+        if reason is not None:
+            raise CorruptDataError(
+                f"{archive}: refusing to unpack {name!r} ({reason}); nothing was unpacked: the archive is damaged "
+                "or not the published one, so delete it and download it again, and report it if this repeats"
+            )
+        if kind == "symlink":
+            links.add("/".join(p for p in name.replace("\\", "/").split("/") if p not in ("", ".")))
+
+
+def _tar_kind(member: tarfile.TarInfo) -> str:
+    if member.isfile():
+        return "file"
+    if member.isdir():
+        return "dir"
+    if member.issym():
+        return "symlink"
+    if member.islnk():
+        return "hardlink"
+    if member.ischr() or member.isblk():
+        return "device file"
+    if member.isfifo():
+        return "fifo"
+    return f"tar member of type {member.type!r}"
+
+
+def _zip_kind(info: zipfile.ZipInfo) -> str:
+    if info.is_dir():
+        return "dir"
+    if info.create_system != 3:  # the Unix mode in external_attr is only meaningful from a Unix zipper
+        return "file"
+    kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when only permission bits were stored
+    if kind in (0, stat.S_IFREG):
+        return "file"
+    if kind == stat.S_IFDIR:
+        return "dir"
+    if kind == stat.S_IFLNK:
+        return "symlink"
+    return "device file" if kind in (stat.S_IFCHR, stat.S_IFBLK) else "special file"
+
+
+def safe_extract(archive: str | Path, dest: str | Path) -> list[str]:
+    """Unpack the tar (any compression) or zip ``archive`` into ``dest``; return the member names.
+
+    Every member is checked BEFORE anything is written, and the whole archive is refused
+    (CorruptDataError, one line naming the member) when one has an absolute path, a ``..``
+    component, a path through a link the archive made, is a symbolic or hard link pointing outside
+    ``dest`` (or through another link), or is a device file, fifo or other special file. The check
+    is this module's own, so it holds on every Python version; tar archives are then also unpacked
+    with tarfile's ``filter="data"`` where that exists (3.12+, and the 3.8-3.11 security releases),
+    which drops permissions such as set-uid as well. A zip member that is a link is written as a
+    plain file holding the link's target (zipfile never creates links).
+    """
+    archive, dest = Path(archive), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    if zipfile.is_zipfile(archive):
+        try:
+            with zipfile.ZipFile(archive) as zf:
+                infos = zf.infolist()
+                links = [i for i in infos if _zip_kind(i) == "symlink"]
+                targets = {i.filename: zf.read(i).decode("utf-8", "replace") for i in links}
+                _check_members(archive, [(i.filename, _zip_kind(i), targets.get(i.filename)) for i in infos])
+                zf.extractall(dest)
+                return [i.filename for i in infos]
+        except (zipfile.BadZipFile, EOFError, OSError) as e:
+            raise CorruptDataError(
+                f"{archive}: cannot unzip ({type(e).__name__}: {e}); delete it and download it again"
+            ) from e
+    try:
+        with tarfile.open(archive) as tf:
+            members = tf.getmembers()
+            _check_members(archive, [(m.name, _tar_kind(m), m.linkname or None) for m in members])
+            if _HAS_DATA_FILTER:
+                tf.extractall(dest, filter="data")
+            else:
+                tf.extractall(dest)  # noqa: S202 -- every member was checked above
+            return [m.name for m in members]
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise CorruptDataError(
+            f"{archive}: cannot unpack ({type(e).__name__}: {e}); delete it and download it again"
+        ) from e
+
+
+# ----------------------------------------------------------------------------------------------
+# Downloading
+# ----------------------------------------------------------------------------------------------
+
+
+def _download(url: str, path: Path) -> None:
+    """Fetch ``url`` to ``path`` with urllib (certificates checked), through a ``.part`` file renamed at the end."""
+    part = path.with_name(path.name + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _check_sha256(archive: Path, digest: str, record: Path) -> None:
+    """Compare ``digest`` with the published SHA-256 (if any) and with the one recorded by an earlier download."""
+    published = PUBLISHED_SHA256.get(archive.name)
+    if published is not None and digest != published:
+        raise CorruptDataError(
+            f"{archive}: SHA-256 {digest}, but the published one is {published}: damaged in transit or replaced; "
+            "delete it and download it again"
+        )
+    if record.is_file():
+        recorded = (record.read_text(encoding="utf-8").split() or [""])[0]
+        if recorded and digest != recorded:
+            raise CorruptDataError(
+                f"{archive}: SHA-256 {digest}, but an earlier download recorded {recorded} in {record}: the server "
+                f"now sends a different file; delete {record} only if you trust the new one"
+            )
+
+
+def _download_and_extract(url: str, root: Path) -> None:
+    """Download ``url`` into ``root``, check and record its SHA-256, unpack it there safely, delete it.
+
+    An archive already in ``root`` under the URL's file name (downloaded by hand, e.g. with a
+    browser) is used instead of downloading, and kept. The SHA-256 is printed and written to
+    ``root/<archive>.sha256`` (``sha256sum`` format); a later download must match it. Raises
+    DataNotFoundError when the download fails, CorruptDataError when the archive is damaged, does
+    not match, or holds a member :func:`safe_extract` refuses.
+    """
     root.mkdir(parents=True, exist_ok=True)
-    download_and_extract_archive(url, download_root=str(root), remove_finished=True)
+    archive = root / url.rsplit("/", 1)[-1]
+    record = root / f"{archive.name}.sha256"
+    downloaded = not archive.is_file()
+    if downloaded:
+        t0 = time.perf_counter()
+        print(f"downloading {url} ...", flush=True)
+        try:
+            _download(url, archive)
+        except (OSError, ValueError) as e:  # URLError, HTTPError and certificate errors are OSErrors
+            raise DataNotFoundError(
+                f"could not download {url} ({type(e).__name__}: {e}); check the internet connection, or download "
+                f"it by hand into {root} and run again"
+            ) from e
+        print(f"  got {archive.name} ({archive.stat().st_size / 1e6:.0f} MB, {time.perf_counter() - t0:.0f} s)")
+    else:
+        print(f"using {archive} (already here; not downloaded again)")
+    try:
+        digest = sha256_file(archive)
+        print(f"  SHA-256 {digest}  {archive.name}")
+        _check_sha256(archive, digest, record)
+        safe_extract(archive, root)
+    except CorruptDataError:
+        if downloaded:
+            archive.unlink(missing_ok=True)
+        raise
+    record.write_text(f"{digest}  {archive.name}\n", encoding="utf-8")
+    print(f"  recorded in {record}")
+    if downloaded:
+        archive.unlink()
 
 
 def download_pix2pix_dataset(name: str, root: str | Path) -> Path:
@@ -228,6 +455,8 @@ def download_pix2pix_dataset(name: str, root: str | Path) -> Path:
     ``name``: one of :data:`PIX2PIX_DATASETS` (facades is 30 MB; edges2shoes 2 GB). The archive
     unpacks to ``root/<name>/{train,val,test}/`` in the layout :class:`PairedImageFolder` reads.
     Unknown names raise ValueError listing the known ones (checked before any network access).
+    The archive comes over HTTPS (or from ``root/<name>.tar.gz`` when already there); its SHA-256 is
+    printed and recorded in ``root/<name>.tar.gz.sha256``, and :func:`safe_extract` unpacks it.
     """
     _check_name(name, PIX2PIX_DATASETS, "pix2pix")
     root = Path(root)
@@ -241,6 +470,8 @@ def download_cyclegan_dataset(name: str, root: str | Path) -> Path:
     ``name``: one of :data:`CYCLEGAN_DATASETS` (horse2zebra is 110 MB). The zip unpacks to
     ``root/<name>/{trainA,trainB,testA,testB}/``, the layout :class:`UnpairedImageFolders` reads.
     Unknown names raise ValueError listing the known ones (checked before any network access).
+    The zip comes over HTTPS (or from ``root/<name>.zip`` when already there); its SHA-256 is printed
+    and recorded in ``root/<name>.zip.sha256``, and :func:`safe_extract` unpacks it.
     """
     _check_name(name, CYCLEGAN_DATASETS, "CycleGAN")
     root = Path(root)

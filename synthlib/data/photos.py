@@ -24,8 +24,8 @@ The catalogue (:data:`CATALOGUE`) gives each picture a unique name and one role:
 * ``"style_heldout"``: styles never trained on (does a model generalise to a new style?).
 
 Set-up (:func:`prepare_photos`, run by ``python -m synthlib data`` / ``make data``): fetch each
-``.deb`` (from ``$SYNTHLIB_DEBS``, else ``apt-get download``, else a plain HTTP download from
-deb.debian.org), check its SHA-256, unpack only the wanted files with pure Python (a ``.deb`` is
+``.deb`` (from ``$SYNTHLIB_DEBS``, else ``apt-get download``, else a plain download from
+deb.debian.org, HTTPS first), check its SHA-256, unpack only the wanted files with pure Python (a ``.deb`` is
 an ``ar`` archive holding ``data.tar.xz``: :func:`extract_deb_members`), check each file's
 SHA-256, decode it (alpha composited on white, grey made RGB), crop where the catalogue says,
 shrink so the longer side is at most 1024 px (never enlarged) and store it as
@@ -45,6 +45,7 @@ shared: keep ``ATTRIBUTION.md`` with them. Nothing here is committed to git.
 from __future__ import annotations
 
 import difflib
+import functools
 import gzip
 import importlib.metadata
 import importlib.util
@@ -71,7 +72,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from synthlib.config import check_choice
-from synthlib.data import CorruptDataError, DataNotFoundError, data_dir, from_uint8, read_manifest
+from synthlib.data import CorruptDataError, DataNotFoundError, FileKey, _file_key, data_dir, from_uint8, read_manifest
 from synthlib.data.emoji import sha256_file
 
 # ----------------------------------------------------------------------------------------------
@@ -82,7 +83,13 @@ Role = Literal["train", "heldout", "style", "style_heldout"]
 ROLES: tuple[str, ...] = ("train", "heldout", "style", "style_heldout")
 
 DEBS_ENV = "SYNTHLIB_DEBS"  # a folder of already downloaded .deb files; used before any download
-DEBIAN_MIRRORS: tuple[str, ...] = ("http://deb.debian.org/debian", "http://archive.debian.org/debian")
+# Tried in order. HTTPS first; plain HTTP stays as a fallback (as apt itself uses it) for systems without CA
+# certificates and for archive.debian.org, whose HTTPS is not relied on here. Plain HTTP is safe for these files:
+# every .deb is checked against the SHA-256 in DEB_PACKAGES (from Debian's signed Packages index) before any
+# byte of it is unpacked, and each picture inside against its own SHA-256 in CATALOGUE.
+DEBIAN_MIRRORS: tuple[str, ...] = (
+    "https://deb.debian.org/debian", "http://deb.debian.org/debian", "http://archive.debian.org/debian",
+)  # fmt: skip
 
 MANIFEST_FILE = "MANIFEST.json"  # written last: its presence means the set-up finished
 ATTRIBUTION_FILE = "ATTRIBUTION.md"
@@ -530,7 +537,7 @@ def fetch_deb(
 
     Tried in order: ``debs_dir`` (a folder holding the file under apt's name, e.g.
     ``plasma-workspace-wallpapers_4%3a5.27.5-2_all.deb``, or the pool's name); ``apt-get download``
-    into ``dest`` when ``apt_get`` (its path) is given; a plain HTTP download from each of ``mirrors``.
+    into ``dest`` when ``apt_get`` (its path) is given; a plain download from each of ``mirrors`` in turn.
     Nothing is verified here (see :func:`verify_deb`). Raises DataNotFoundError with every reason.
     """
     if debs_dir is not None:
@@ -664,8 +671,8 @@ def _read_manifest(root: Path) -> dict[str, Any] | None:
 
 
 def _is_prepared(root: Path, max_side: int) -> bool:
-    """Cheap check (no picture is read): the manifest records this catalogue and ``max_side``, and every
-    stored file exists with the size recorded."""
+    """Check (no picture is decoded): the manifest records this catalogue and ``max_side``, and every
+    stored file exists with the size and SHA-256 recorded (hashing the 42 MB takes well under a second)."""
     manifest = _read_manifest(root)
     if manifest is None or manifest.get("format") != MANIFEST_FORMAT or manifest.get("max_side") != max_side:
         return False
@@ -673,7 +680,18 @@ def _is_prepared(root: Path, max_side: int) -> bool:
     recorded = [{k: p.get(k) for k in _RECORD_KEYS} for p in stored]
     if recorded != [_catalogue_record(p) for p in CATALOGUE]:
         return False
-    return all((root / p["file"]).is_file() and (root / p["file"]).stat().st_size == p["bytes"] for p in stored)
+    return all(
+        (root / p["file"]).is_file()
+        and (root / p["file"]).stat().st_size == p["bytes"]
+        and ("sha256" not in p or _stored_sha256(_file_key(root / p["file"])) == p["sha256"])
+        for p in stored
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _stored_sha256(key: FileKey) -> str:
+    """SHA-256 of a stored PNG, hashed once per (path, mtime, size) in a process: a rewritten file is hashed again."""
+    return sha256_file(Path(key[0]))
 
 
 def _attribution(entries: Sequence[Mapping[str, Any]], sources: Mapping[str, str], max_side: int) -> str:
@@ -867,7 +885,8 @@ def _entry(name: str, root: Path) -> dict[str, Any]:
 
 
 def _read_u8(root: Path, entry: Mapping[str, Any]) -> Any:
-    """The stored PNG of ``entry`` as a PIL RGB image, after checking its size in bytes against the manifest."""
+    """The stored PNG of ``entry`` as a PIL RGB image, after checking its size in bytes and its SHA-256 against
+    the manifest (the hash once per process and file version)."""
     from PIL import Image, UnidentifiedImageError
 
     path = root / entry["file"]
@@ -876,6 +895,9 @@ def _read_u8(root: Path, entry: Mapping[str, Any]) -> Any:
     if "bytes" in entry and path.stat().st_size != entry["bytes"]:
         raise CorruptDataError(f"{path}: {path.stat().st_size} bytes, {MANIFEST_FILE} says {entry['bytes']}: "
                                f"altered or damaged; delete {root} and {_RERUN}")  # fmt: skip
+    if "sha256" in entry and (actual := _stored_sha256(_file_key(path))) != entry["sha256"]:
+        raise CorruptDataError(f"{path}: SHA-256 is {actual}, but {MANIFEST_FILE} recorded {entry['sha256']} when it "
+                               f"was built: altered or damaged; {_RERUN}")  # fmt: skip
     try:
         with Image.open(path) as im:
             return im.convert("RGB")
