@@ -1,6 +1,7 @@
-"""Shared by chapter 6's pool trials (inpaint_pool.py, inpaint_mixer.py): training crops with their holes, drawn as
-the chapter draws them (64 px crops at the held-out photos' scale, holes drawn for a 192 px picture), the square's
-symmetries, and the time-bounded training loop with its scored checkpoints."""
+"""Shared by chapter 6's pool experiments (inpaint_pool.py, inpaint_mixer.py, beside this file; not a script):
+training crops with their holes, drawn as the chapter draws them (64 px crops at the held-out photos' scale, holes
+drawn for a 192 px picture), the square's symmetries, and the time-bounded training loop with its scored
+checkpoints."""
 import time
 
 import torch
@@ -29,15 +30,17 @@ def dihedral(parts, k):
     return [p.flip(dims) for p in parts] if dims else list(parts)
 
 
-def train_timed(secs, model, batch_loss, score, lr, checkpoints=6):
+def train_timed(secs, model, batch_loss, score, lr, checkpoints=6, on_report=None):
     """Adam (lr, betas 0.9 / 0.999) on ``model``, one ``batch_loss()`` per step, for ``secs`` of training time;
     prints ``score()`` (a string, whose time is not counted) at the start, at every 1/checkpoints of the budget
-    and at the end, as "step N Ts scores"."""
+    and at the end, as "step N Ts scores"; then calls ``on_report(step, seconds)`` when given (to record them)."""
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999))
     spent, step, next_eval = 0.0, 0, secs / checkpoints
 
     def report():
         print(f"step {step} {spent:.0f}s", score(), flush=True)
+        if on_report is not None:
+            on_report(step, spent)
 
     report()
     while spent < secs:
