@@ -216,6 +216,25 @@ def style_targets(vgg: VGG16Features, style: Tensor, layers: Sequence[str]) -> d
     return {k: gram_matrix(v) for k, v in feats.items()}
 
 
+def synthesize_texture(
+    vgg: VGG16Features, texture: Tensor, *, size: int = 128, width: int | None = None, steps: int = 200,
+    style_layers: Sequence[str] = GATYS_STYLE, texture_size: int | None = None, seed: int = 0,
+    callback: Callable[[int, Tensor], None] | None = None,
+) -> GatysResult:
+    """Texture synthesis from the style loss alone (Gatys, Ecker & Bethge, 2015), from noise::
+
+        x* = argmin_x  sum_l ||G_l(x) - G_l(t)||^2 / ||G_l(t)||^2
+
+    Neural style transfer is this plus a content term. ``texture``: 1 x 3 x H x W in [-1, 1], resized so its
+    shorter side is ``texture_size`` (default ``size``); the output is ``size`` x ``width`` (default square).
+    The deepest layer in ``style_layers`` sets the largest structure the texture keeps (its receptive field).
+    """
+    canvas = torch.zeros(1, 3, size, width or size)  # only its shape is used: no content term
+    cfg = GatysConfig(size=size, steps=steps, content_weight=0.0, style_weight=1.0, init="noise",
+                      content_layers=(), style_layers=tuple(style_layers), style_size=texture_size or size, seed=seed)
+    return gatys(vgg, canvas, texture, cfg, callback=callback)
+
+
 @torch.no_grad()
 def transfer_scores(
     vgg: VGG16Features, outputs: Tensor, contents: Tensor, style: Tensor,
@@ -342,8 +361,9 @@ def gatys(
                 raise _BudgetSpent
             opt.zero_grad(set_to_none=True)
             f = vgg(x, layers)
-            loss = cfg.content_weight * content_loss({k: f[k] for k in cfg.content_layers}, targets)
-            loss = loss + cfg.style_weight * gram_style_loss({k: f[k] for k in cfg.style_layers}, grams)
+            loss = cfg.style_weight * gram_style_loss({k: f[k] for k in cfg.style_layers}, grams)
+            if cfg.content_layers:  # texture synthesis has none (synthesize_texture)
+                loss = loss + cfg.content_weight * content_loss({k: f[k] for k in cfg.content_layers}, targets)
             if cfg.tv_weight > 0:
                 loss = loss + cfg.tv_weight * total_variation(x)
             loss.backward()
