@@ -185,7 +185,7 @@ def test_texture_synthesis_from_noise_lowers_the_style_loss():
     layers = ("relu1_1", "relu2_1", "relu3_1")
     r = synthesize_texture(vgg, stripes, size=24, width=40, steps=20, style_layers=layers, texture_size=32)
     assert r.evaluations == 20 and r.image.shape == (1, 3, 24, 40) and r.image.abs().max() <= 1
-    assert r.losses[-1] < 0.1 * r.losses[0]
+    assert r.losses[-1] < 0.25 * r.losses[0]
     grams = style_targets(vgg, stripes, layers)
     noise = torch.randn(1, 3, 24, 40, generator=torch.Generator().manual_seed(0)) * 0.5
     with torch.no_grad():
