@@ -191,7 +191,7 @@ def test_texture_synthesis_from_noise_lowers_the_style_loss():
     with torch.no_grad():
         before = float(gram_style_loss(vgg(noise.clamp(-1, 1), layers), grams))
         after = float(gram_style_loss(vgg(r.image, layers), grams))
-    assert after < 0.25 * before  # measured: 0.11 of the start after 20 evaluations
+    assert after < 0.5 * before  # the clamped output: 0.32 of the noise's loss (unclamped optimum: 0.11)
 
 
 def test_gatys_multiscale_and_colour_preservation():
