@@ -12,13 +12,14 @@ LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Where the smoke runs of `make test` write, so they never overwrite real runs in runs/.
 TEST_RUNS := $(CURDIR)/build/test-runs
 
-.PHONY: setup data browser lab test unit notebooks course sweep bench clean help
+.PHONY: setup data browser lab test unit notebooks course sweep bench clean weights help
 help:
 	@echo "make lab     - set up, then serve the notebooks in JupyterLab"
 	@echo "make test    - set up, then unit tests + every notebook under nbval (smoke profile)"
 	@echo "make course  - execute every notebook with papermill (default profile) into runs/"
 	@echo "make sweep   - rerun the DCGAN notebook over a small grid into runs/sweep/"
 	@echo "make bench   - DCGAN training speed: synthlib's loop vs a plain reference loop"
+	@echo "make weights - train the course weights not yet built (NAME=dcgan-fashion: one), resuming"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -71,6 +72,13 @@ course: setup
 
 bench: setup
 	$(PY) benchmarks/dcgan_speed.py
+
+# Course weights (issue 23; synthlib/course_weights.py): each chapter's headline model trained once for a budget
+# in steps into runs/course-weights/NAME/ (a killed run resumes where it stopped), then exported to
+# synthlib/weights/course/ with its manifest entry. No NAME: every name not yet in the manifest, in order.
+NAME ?=
+weights: setup
+	nice -n 19 $(PY) -m synthlib.course_weights train $(NAME)
 
 # Chapter 2 over a small grid (loss x seed), then the comparison notebook on the results.
 # SYNTHLIB_RUN_DIR is absolute because papermill runs the kernel in notebooks/ (--cwd).

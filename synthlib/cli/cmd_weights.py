@@ -14,7 +14,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def _scores(metrics: dict) -> str:
-    keys = [k for k in ("fid", "kid", "precision", "recall", "psnr", "ssim") if k in metrics] or list(metrics)[:4]
+    keys = [k for k in ("fid", "kid_x1000", "precision", "recall", "psnr", "ssim") if k in metrics] or list(metrics)[:4]
     return ", ".join(f"{k} {metrics[k]:.3g}" if isinstance(metrics[k], float) else f"{k} {metrics[k]}" for k in keys)
 
 
@@ -33,9 +33,11 @@ def run(args: argparse.Namespace) -> int:
     for e in entries:
         state = "" if e.get("available", True) else "  [not built: make weights NAME=" + e["name"] + "]"
         steps = e.get("steps")
-        budget = f"{steps:,} steps" if isinstance(steps, int) else "?"
-        secs = e.get("train_seconds")
-        took = f", {secs / 60:.0f} min on {e.get('hardware', '?')}" if isinstance(secs, (int, float)) else ""
+        budget = f"{steps:,} steps" if isinstance(steps, int) else "no recipe yet"
+        secs = e.get("cpu_seconds", e.get("train_seconds"))
+        hw = str(e.get("hardware", "?")).split(", torch")[0]
+        took = f", {secs / 60:.0f} CPU min on {hw}" if isinstance(secs, (int, float)) else ""
         print(f"course:{e['name']:<20} {e.get('description', '')}{state}")
-        print(f"  {'':<20} {budget}{took}; {_scores(e.get('metrics') or {})}")
+        scores = _scores(e.get("metrics") or {})
+        print(f"  {'':<20} {budget}{took}{'; ' + scores if scores else ''}")
     return 0

@@ -1,0 +1,196 @@
+"""Course weights (synthlib/course_weights.py): tiny recipes trained for a few steps into temporary folders through
+the same code path as `make weights`, exported, listed, loaded as course:NAME and checked; and the shipped weights,
+where they exist."""
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from synthlib import checkpoint as ckpt_io
+from synthlib import course_weights as cw
+from synthlib.checkpoint import CheckpointError
+from synthlib.sample import load_generator, sample
+
+# What each chapter's output looks like: (channels, size) of the generator's images
+SHAPES = {"dcgan-fashion": (1, 28), "diffusion-fashion": (1, 28), "flow-fashion": (1, 28), "vae-fashion": (1, 28),
+          "stylegan-fashion": (1, 32)}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(one_thread):
+    yield
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, one_thread):
+    """Every recipe trained tiny (its chapter's smoke sizes, a few steps) into one weights folder."""
+    root = tmp_path_factory.mktemp("course")
+    entries = {name: cw.train(name, tiny=True, run_dir=root / "runs" / name, folder=root / "weights")
+               for name in cw.RECIPES}
+    return root / "weights", entries
+
+
+@pytest.fixture
+def weights(built, tmp_path, monkeypatch):
+    """A private copy of the tiny weights, with $SYNTHLIB_COURSE_WEIGHTS pointing at it."""
+    folder = tmp_path / "weights"
+    shutil.copytree(built[0], folder)
+    monkeypatch.setenv(cw.WEIGHTS_ENV, str(folder))
+    return folder
+
+
+def test_every_issue_name_is_listed_and_recipes_have_budgets():
+    assert set(cw.RECIPES) <= set(cw.NAMES)
+    assert {"dcgan-fashion", "diffusion-fashion", "stylegan-fashion"} <= set(cw.RECIPES)
+    for r in cw.RECIPES.values():
+        assert r.steps >= 10 * r.default_profile.get("steps", 1000) or r.steps >= 10_000
+        assert r.goals and all(g in ("lower", "higher") for g in r.goals.values())
+        assert r.default_profile["source"]
+
+
+def test_export_writes_file_and_manifest_entry(built):
+    folder, entries = built
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["format"] == cw.MANIFEST_FORMAT
+    assert list(manifest["weights"]) == [n for n in cw.NAMES if n in cw.RECIPES]  # the issue's order
+    for name, entry in entries.items():
+        assert manifest["weights"][name] == json.loads(json.dumps(entry))
+        path = folder / entry["file"]
+        assert entry["sha256"] == cw.sha256_file(path) and entry["bytes"] == path.stat().st_size
+        recipe = cw.RECIPES[name]
+        assert entry["steps"] == recipe.tiny_steps and entry["images_seen"] == recipe.tiny_steps * recipe.batch_size
+        assert entry["command"] == f"make weights NAME={name}" and entry["tiny"] is True
+        assert entry["train_seconds"] > 0 and "torch" in entry["hardware"] and entry["date"]
+        assert set(recipe.goals) <= set(entry["metrics"]) and entry["dtype"] in ("float16", "float32")
+        assert list(entry["models"]) == list(recipe.export)
+        assert set(entry["beats_default_profile"]) <= set(recipe.goals)
+
+
+@pytest.mark.parametrize("name", sorted(cw.RECIPES))
+def test_course_checkpoint_loads_and_draws_the_chapters_output(weights, name):
+    ckpt = ckpt_io.load(f"course:{name}")
+    assert ckpt["format"] == ckpt_io.FORMAT and ckpt["kind"] == cw.RECIPES[name].kind
+    assert all(v.dtype != torch.float16 for e in ckpt["models"].values() for v in e["state"].values())
+    models = ckpt_io.load_models(f"course:{name}", kind=cw.RECIPES[name].kind)
+    assert "G_ema" in models
+    G, which = load_generator(f"course:{name}")
+    assert which == "G_ema"
+    kwargs = {"steps": 2} if name.startswith(("diffusion", "flow")) else {}
+    images = sample(G, 6, seed=0, **kwargs)
+    channels, size = SHAPES[name]
+    assert images.shape == (6, channels, size, size)
+    assert images.isfinite().all() and images.min() >= -1 and images.max() <= 1
+    assert torch.equal(images, sample(G, 6, seed=0, **kwargs))  # the same seed, the same samples
+
+
+def test_corrupted_file_is_one_line_naming_file_and_command(weights):
+    path = weights / "dcgan-fashion.safetensors"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError) as e:
+        ckpt_io.load("course:dcgan-fashion")
+    message = str(e.value)
+    assert "\n" not in message and str(path) in message and "corrupt" in message
+    assert "make weights NAME=dcgan-fashion" in message
+
+
+def test_missing_file_is_one_line_naming_file_and_command(weights):
+    path = weights / "stylegan-fashion.safetensors"
+    path.unlink()
+    with pytest.raises(CheckpointError) as e:
+        load_generator("course:stylegan-fashion")
+    message = str(e.value)
+    assert "\n" not in message and str(path) in message and "missing" in message
+    assert "make weights NAME=stylegan-fashion" in message
+
+
+def test_not_built_unknown_and_wrong_kind(weights, tmp_path, monkeypatch):
+    with pytest.raises(CheckpointError, match=r"did you mean course:dcgan-fashion"):
+        ckpt_io.load("course:dcgan-fashon")
+    with pytest.raises(CheckpointError, match=r"'dcgan' checkpoint, but a 'vae'"):
+        ckpt_io.load("course:dcgan-fashion", kind="vae")
+    monkeypatch.setenv(cw.WEIGHTS_ENV, str(tmp_path / "empty"))
+    with pytest.raises(CheckpointError) as e:
+        ckpt_io.load("course:dcgan-fashion")
+    assert "not built yet" in str(e.value) and "make weights NAME=dcgan-fashion" in str(e.value)
+
+
+def test_name_resolution():
+    assert cw.resolve_name("course:dcgan-fashion") == cw.resolve_name("dcgan-fashion") == "dcgan-fashion"
+    assert cw.resolve_name("course:adain") == "adain"  # a name of the issue, recipe or not
+    with pytest.raises(CheckpointError, match="not a course weight"):
+        cw.resolve_name("course:nothing-like-it")
+
+
+def test_list_weights(weights, tmp_path):
+    items = {i["name"]: i for i in cw.list_weights()}
+    assert list(items) == list(cw.NAMES)
+    for name in cw.NAMES:
+        item = items[name]
+        assert item["command"] == f"make weights NAME={name}"
+        assert item["available"] == (name in cw.RECIPES) and item["recipe"] == (name in cw.RECIPES)
+        if name in cw.RECIPES:
+            assert item["metrics"]["fid"] > 0 and item["steps"] == cw.RECIPES[name].tiny_steps
+            assert isinstance(item["hardware"], str) and item["train_seconds"] > 0 and item["description"]
+    empty = {i["name"]: i for i in cw.list_weights(tmp_path)}
+    assert not any(i["available"] for i in empty.values())
+    assert empty["dcgan-fashion"]["steps"] == cw.RECIPES["dcgan-fashion"].steps  # the budget, before it is built
+
+
+def test_resume_after_interruption_gives_the_same_weights(tmp_path):
+    whole = cw.train("dcgan-fashion", tiny=True, run_dir=tmp_path / "a", folder=tmp_path / "wa")
+    assert cw.train("dcgan-fashion", tiny=True, run_dir=tmp_path / "b", folder=tmp_path / "wb", stop_at=3) is None
+    assert not (tmp_path / "wb" / "dcgan-fashion.safetensors").exists()
+    assert ckpt_io.load(tmp_path / "b" / "checkpoint.pt")["step"] == 3
+    resumed = cw.train("dcgan-fashion", tiny=True, run_dir=tmp_path / "b", folder=tmp_path / "wb")
+    assert resumed["sha256"] == whole["sha256"] and resumed["steps"] == whole["steps"]
+    assert len(resumed["sessions"]) == 2 and "resumed dcgan-fashion at step 3" in (tmp_path / "b" / "train.log").read_text()
+    # run again after the end: nothing is trained, the export is the same file and the same training time
+    again = cw.train("dcgan-fashion", tiny=True, run_dir=tmp_path / "a", folder=tmp_path / "wa")
+    assert again["sha256"] == whole["sha256"] and again["train_seconds"] == whole["train_seconds"]
+    assert again["sessions"] == whole["sessions"]
+
+
+def test_command_line(weights, capsys):
+    assert cw.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "course:dcgan-fashion" in out and "[built]" in out and "no recipe yet" in out
+    assert cw.main(["verify"]) == 0
+    assert cw.main(["train", "dcgan-fashon"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did you mean course:dcgan-fashion" in err
+
+
+# ---------------------------------------------------------------------------------------------- shipped weights
+SHIPPED = cw.Path(cw.__file__).resolve().parent / "weights" / "course"
+
+
+def _shipped(name):
+    try:
+        entry = cw.read_manifest(SHIPPED).get(name)
+    except CheckpointError:
+        entry = None
+    if entry is None or not (SHIPPED / entry["file"]).is_file():
+        pytest.skip(f"course:{name} is not built yet (`make weights NAME={name}`)")
+    return entry
+
+
+@pytest.mark.parametrize("name", sorted(cw.RECIPES))
+def test_shipped_weights_load_match_their_sha_and_draw(name, monkeypatch):
+    monkeypatch.delenv(cw.WEIGHTS_ENV, raising=False)
+    entry = _shipped(name)
+    assert cw.verify(name) == SHIPPED / entry["file"]
+    assert entry["tiny"] is False and entry["steps"] == cw.RECIPES[name].steps
+    G, _ = load_generator(f"course:{name}")
+    kwargs = {"steps": 2} if name.startswith(("diffusion", "flow")) else {}
+    images = sample(G, 8, seed=0, **kwargs)
+    channels, size = SHAPES[name]
+    assert images.shape == (8, channels, size, size) and images.min() >= -1 and images.max() <= 1
+
+
+def test_shipped_weights_fit_the_size_budget():
+    total = sum(p.stat().st_size for p in SHIPPED.glob("*.safetensors")) if SHIPPED.is_dir() else 0
+    assert total <= 60e6
