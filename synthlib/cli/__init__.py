@@ -91,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     except OSError as e:  # a file the user named cannot be read or written (permissions, a full disk...)
         if e.errno is None:
             raise
+        if e.errno == errno.EPIPE:  # `python -m synthlib weights | head`: the reader has what it wanted
+            return 0
         return fail(verb, _os_message(e))
 
 
