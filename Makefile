@@ -59,7 +59,7 @@ browser:
 
 test: setup browser
 	SYNTHLIB_PROFILE=smoke SYNTHLIB_RUNS_ROOT=$(TEST_RUNS) MPLBACKEND=agg \
-	  $(PY) -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=600 -q -p no:cacheprovider
+	  $(PY) -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=600 -q -p no:cacheprovider --durations=25
 
 course: setup
 	@for nb in $(NOTEBOOKS); do \
