@@ -314,3 +314,19 @@ def collect(root: str | Path | None = None, pattern: str = "**/metrics.json"):
     table = pd.DataFrame(rows)
     table.attrs["failed"] = failed
     return table
+
+
+def add_run_dir_option(parser: Any, name: str) -> None:
+    """An experiment script's ``--run-dir`` option (see :func:`start_experiment`)."""
+    parser.add_argument("--run-dir", type=Path, default=None,
+                        help=f"where metrics.json goes; default: $SYNTHLIB_RUN_DIR if set, else "
+                             f"runs/experiments/{name}/ (under $SYNTHLIB_RUNS_ROOT when set)")
+
+
+def start_experiment(name: str, args: Any) -> Run:
+    """An experiment script's run: in ``args.run_dir``, else ``$SYNTHLIB_RUN_DIR``, else ``runs/experiments/NAME``;
+    every other option of ``args`` recorded as a parameter. An experiment has no profile: it records "default"."""
+    run_dir = args.run_dir or os.environ.get(RUN_DIR_ENV) or runs_root() / "experiments" / name
+    os.environ[RUN_DIR_ENV] = str(run_dir)
+    params = {k: v for k, v in vars(args).items() if k != "run_dir"}
+    return start_run(name, profile="default", **params)

@@ -16,9 +16,7 @@ and 0.34. It is why chapter 4 keeps the average.
 from __future__ import annotations
 
 import argparse
-import os
 import time
-from pathlib import Path
 
 import torch
 
@@ -26,7 +24,7 @@ import synthlib
 from synthlib.data.photos import RandomCrops, load_photo
 from synthlib.models import AdaINDecoder
 from synthlib.models.vgg import load_vgg16_features
-from synthlib.runs import RUN_DIR_ENV, runs_root
+from synthlib.runs import add_run_dir_option, start_experiment
 from synthlib.style import AdaINConfig, adain_trainer, adain_transfer, match_colors, resize_shorter, transfer_scores
 from synthlib.train import Callback
 from synthlib.translation import ZipBatches
@@ -46,18 +44,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the decoder EMA's half-life in images, AdaINConfig.ema_half_life_img (was HALF_LIFE_IMG)")
     p.add_argument("--lr", type=float, default=1e-3, help="the decoder's learning rate (was LR)")
     p.add_argument("--seconds", type=float, default=240.0, help="training time budget (was SECONDS)")
-    p.add_argument("--run-dir", type=Path, default=None,
-                   help=f"where metrics.json goes; default: $SYNTHLIB_RUN_DIR if set, else "
-                        f"runs/experiments/{NAME}/ (under $SYNTHLIB_RUNS_ROOT when set)")
+    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
 
 
 def start(args: argparse.Namespace) -> synthlib.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    run_dir = args.run_dir or os.environ.get(RUN_DIR_ENV) or runs_root() / "experiments" / NAME
-    os.environ[RUN_DIR_ENV] = str(run_dir)
-    params = {k: v for k, v in vars(args).items() if k != "run_dir"}
-    return synthlib.start_run(NAME, profile="default", **params)  # an experiment has no profile: a real run
+    return start_experiment(NAME, args)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -53,7 +53,7 @@ from synthlib.metrics.prdc import precision_recall
 from synthlib.metrics.translation import StyleFIDEvaluator, style_features
 from synthlib.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from synthlib.models.stylegan import StyleGANDiscriminator, StyleGANGenerator
-from synthlib.runs import RUN_DIR_ENV, runs_root
+from synthlib.runs import add_run_dir_option, start_experiment
 from synthlib.sample import sample
 from synthlib.stylegan import StyleGANConfig, stylegan_trainer
 
@@ -85,9 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="torch threads (was $OMP_NUM_THREADS, still read as this option's default)")
     p.add_argument("--grid", type=Path, default=None,
                    help="save 64 of G_ema's last samples as this PNG (was $SG_GRID)")
-    p.add_argument("--run-dir", type=Path, default=None,
-                   help=f"where metrics.json goes; default: $SYNTHLIB_RUN_DIR if set, else "
-                        f"runs/experiments/{NAME}/ (under $SYNTHLIB_RUNS_ROOT when set)")
+    add_run_dir_option(p, NAME)
     args = p.parse_args(argv)
     if args.augment == "none":
         args.augment = ""
@@ -96,10 +94,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def start(args: argparse.Namespace) -> synthlib.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    run_dir = args.run_dir or os.environ.get(RUN_DIR_ENV) or runs_root() / "experiments" / NAME
-    os.environ[RUN_DIR_ENV] = str(run_dir)
-    params = {k: v for k, v in vars(args).items() if k != "run_dir"}
-    return synthlib.start_run(NAME, profile="default", **params)  # an experiment has no profile: a real run
+    return start_experiment(NAME, args)
 
 
 class SGT(StyleGANGenerator):  # sgt: the same G with a tanh on its output (range [-1, 1] like the data)

@@ -22,14 +22,12 @@ shrink against every discriminator without batch norm and grow against DCGAN's w
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
 
 import torch
 
 import synthlib
 from synthlib.models.stylegan import StyleGANGenerator
-from synthlib.runs import RUN_DIR_ENV, runs_root
+from synthlib.runs import add_run_dir_option, start_experiment
 from synthlib.sample import load_generator
 
 NAME = "stylegan_levels"
@@ -44,18 +42,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 formatter_class=_Help)
     p.add_argument("--checkpoint", default="runs/05_stylegan/checkpoint.pt",
                    help="a StyleGAN checkpoint whose generator to read (was the optional positional CHECKPOINT)")
-    p.add_argument("--run-dir", type=Path, default=None,
-                   help=f"where metrics.json goes; default: $SYNTHLIB_RUN_DIR if set, else "
-                        f"runs/experiments/{NAME}/ (under $SYNTHLIB_RUNS_ROOT when set)")
+    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
 
 
 def start(args: argparse.Namespace) -> synthlib.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    run_dir = args.run_dir or os.environ.get(RUN_DIR_ENV) or runs_root() / "experiments" / NAME
-    os.environ[RUN_DIR_ENV] = str(run_dir)
-    params = {k: v for k, v in vars(args).items() if k != "run_dir"}
-    return synthlib.start_run(NAME, profile="default", **params)  # an experiment has no profile: a real run
+    return start_experiment(NAME, args)
 
 
 def main(argv: list[str] | None = None) -> None:

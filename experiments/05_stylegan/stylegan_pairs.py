@@ -72,7 +72,6 @@ import argparse
 import os
 import time
 import types
-from pathlib import Path
 
 import torch
 import torchvision.utils
@@ -87,7 +86,7 @@ from synthlib.metrics.prdc import precision_recall
 from synthlib.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from synthlib.models.stylegan import (EqualConv2d, EqualLinear, StyleGANDiscriminator, StyleGANGenerator,
                                       downsample2d)
-from synthlib.runs import RUN_DIR_ENV, runs_root
+from synthlib.runs import add_run_dir_option, start_experiment
 from synthlib.sample import sample
 from synthlib.stylegan import crop_to_28, pad_to_32
 
@@ -157,18 +156,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                      help="the DCGAN discriminator's normalisation (was $SG_DC_NORM)")
     env.add_argument("--const-z", action="store_true",
                      help="not StyleGAN: add a learned map of w to G's constant 4x4 input (was $SG_CONST_Z)")
-    p.add_argument("--run-dir", type=Path, default=None,
-                   help=f"where metrics.json goes; default: $SYNTHLIB_RUN_DIR if set, else "
-                        f"runs/experiments/{NAME}/ (under $SYNTHLIB_RUNS_ROOT when set)")
+    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
 
 
 def start(args: argparse.Namespace) -> synthlib.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    run_dir = args.run_dir or os.environ.get(RUN_DIR_ENV) or runs_root() / "experiments" / NAME
-    os.environ[RUN_DIR_ENV] = str(run_dir)
-    params = {k: v for k, v in vars(args).items() if k != "run_dir"}
-    return synthlib.start_run(NAME, profile="default", **params)  # an experiment has no profile: a real run
+    return start_experiment(NAME, args)
 
 
 class SGT(StyleGANGenerator):

@@ -34,7 +34,6 @@ dB is not a reachable target.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -46,7 +45,7 @@ import synthlib
 from synthlib import restoration as R
 from synthlib.data.photos import RandomCrops, load_photo, photo_names
 from synthlib.models.restore import biharmonic_fill, harmonic_fill
-from synthlib.runs import RUN_DIR_ENV, runs_root
+from synthlib.runs import add_run_dir_option, start_experiment
 from synthlib.style import resize_shorter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # inpaint_common.py, beside this file, wherever it is run from
@@ -72,18 +71,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--width", type=int, default=32, help="the mixer's channels (was WIDTH, required)")
     p.add_argument("--full-pictures", action="store_true",
                    help="compute the pool's fills on whole 192 px pictures, then cut 64 px tiles (was $MIX_FULL)")
-    p.add_argument("--run-dir", type=Path, default=None,
-                   help=f"where metrics.json goes; default: $SYNTHLIB_RUN_DIR if set, else "
-                        f"runs/experiments/{NAME}/ (under $SYNTHLIB_RUNS_ROOT when set)")
+    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
 
 
 def start(args: argparse.Namespace) -> synthlib.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    run_dir = args.run_dir or os.environ.get(RUN_DIR_ENV) or runs_root() / "experiments" / NAME
-    os.environ[RUN_DIR_ENV] = str(run_dir)
-    params = {k: v for k, v in vars(args).items() if k != "run_dir"}
-    return synthlib.start_run(NAME, profile="default", **params)  # an experiment has no profile: a real run
+    return start_experiment(NAME, args)
 
 
 class Mixer(nn.Module):

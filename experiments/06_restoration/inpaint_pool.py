@@ -33,7 +33,6 @@ leave wrong on these photos is not learned from a few CPU minutes of crops, by a
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -44,7 +43,7 @@ import synthlib
 from synthlib import restoration as R
 from synthlib.data.photos import load_photo, photo_names
 from synthlib.models import InpaintUNet, restore
-from synthlib.runs import RUN_DIR_ENV, runs_root
+from synthlib.runs import add_run_dir_option, start_experiment
 from synthlib.style import resize_shorter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # inpaint_common.py, beside this file, wherever it is run from
@@ -69,18 +68,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the U-Net's base channels (was the first of $UNET=base,depth,max_channels)")
     p.add_argument("--depth", type=int, default=4, help="the U-Net's levels (was the second of $UNET)")
     p.add_argument("--max-channels", type=int, default=128, help="the U-Net's widest layer (was the third of $UNET)")
-    p.add_argument("--run-dir", type=Path, default=None,
-                   help=f"where metrics.json goes; default: $SYNTHLIB_RUN_DIR if set, else "
-                        f"runs/experiments/{NAME}/ (under $SYNTHLIB_RUNS_ROOT when set)")
+    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
 
 
 def start(args: argparse.Namespace) -> synthlib.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    run_dir = args.run_dir or os.environ.get(RUN_DIR_ENV) or runs_root() / "experiments" / NAME
-    os.environ[RUN_DIR_ENV] = str(run_dir)
-    params = {k: v for k, v in vars(args).items() if k != "run_dir"}
-    return synthlib.start_run(NAME, profile="default", **params)  # an experiment has no profile: a real run
+    return start_experiment(NAME, args)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -47,9 +47,7 @@ Measured 2026-11-25 (session 9, commit e32a480, two threads), boxes half the tim
 from __future__ import annotations
 
 import argparse
-import os
 import time
-from pathlib import Path
 
 import torch
 
@@ -58,7 +56,7 @@ from synthlib import restoration as R
 from synthlib.data.photos import RandomCrops, load_photo, photo_names
 from synthlib.models import InpaintUNet
 from synthlib.models.restore import INPAINT_CONVS, harmonic_fill
-from synthlib.runs import RUN_DIR_ENV, runs_root
+from synthlib.runs import add_run_dir_option, start_experiment
 from synthlib.style import resize_shorter
 from synthlib.train import Trainer
 
@@ -96,18 +94,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--boxes", type=float, default=0.25,
                    help="share of whole batches of box holes, else strokes; 0.25 = the library's mixed masks "
                         "(was $BOXES)")
-    p.add_argument("--run-dir", type=Path, default=None,
-                   help=f"where metrics.json goes; default: $SYNTHLIB_RUN_DIR if set, else "
-                        f"runs/experiments/{NAME}/ (under $SYNTHLIB_RUNS_ROOT when set)")
+    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
 
 
 def start(args: argparse.Namespace) -> synthlib.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    run_dir = args.run_dir or os.environ.get(RUN_DIR_ENV) or runs_root() / "experiments" / NAME
-    os.environ[RUN_DIR_ENV] = str(run_dir)
-    params = {k: v for k, v in vars(args).items() if k != "run_dir"}
-    return synthlib.start_run(NAME, profile="default", **params)  # an experiment has no profile: a real run
+    return start_experiment(NAME, args)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,9 +23,7 @@ No chapter cites these numbers (chapter 7 measures both processes in its own run
 from __future__ import annotations
 
 import argparse
-import os
 import time
-from pathlib import Path
 
 import matplotlib
 import torch
@@ -39,7 +37,7 @@ from synthlib.data import TensorBatches, from_uint8, load_fashion_mnist_uint8  #
 from synthlib.diffusion import DiffusionConfig, denoiser_trainer, generate  # noqa: E402
 from synthlib.metrics.fid import FIDEvaluator, per_class_accuracy  # noqa: E402
 from synthlib.models.diffusion import DiffusionUNet  # noqa: E402
-from synthlib.runs import RUN_DIR_ENV, runs_root  # noqa: E402
+from synthlib.runs import add_run_dir_option, start_experiment  # noqa: E402
 
 NAME = "diffusion_budget"
 
@@ -69,18 +67,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the U-Net's channels per level, comma-separated (was CHANNELS)")
     p.add_argument("--patch", type=int, default=2, help="the U-Net's patch stem size (was PATCH)")
     p.add_argument("--steps", type=int, default=20, help="sampling steps (network evaluations) (was STEPS)")
-    p.add_argument("--run-dir", type=Path, default=None,
-                   help=f"where metrics.json and the grids go; default: $SYNTHLIB_RUN_DIR if set, else "
-                        f"runs/experiments/{NAME}/ (under $SYNTHLIB_RUNS_ROOT when set)")
+    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
 
 
 def start(args: argparse.Namespace) -> synthlib.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    run_dir = args.run_dir or os.environ.get(RUN_DIR_ENV) or runs_root() / "experiments" / NAME
-    os.environ[RUN_DIR_ENV] = str(run_dir)
-    params = {k: v for k, v in vars(args).items() if k != "run_dir"}
-    return synthlib.start_run(NAME, profile="default", **params)  # an experiment has no profile: a real run
+    return start_experiment(NAME, args)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,9 +19,7 @@ of a decoder mean, not the budget, is what keeps it last.
 from __future__ import annotations
 
 import argparse
-import os
 import time
-from pathlib import Path
 
 import torch
 
@@ -31,7 +29,7 @@ from synthlib.data import TensorBatches, from_uint8, load_fashion_mnist_uint8
 from synthlib.metrics.fid import FIDEvaluator, classifier_features
 from synthlib.metrics.prdc import precision_recall
 from synthlib.models.diffusion import ConvVAE
-from synthlib.runs import RUN_DIR_ENV, runs_root
+from synthlib.runs import add_run_dir_option, start_experiment
 from synthlib.sample import sample
 
 NAME = "vae_budget"
@@ -44,18 +42,13 @@ class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpF
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog=f"experiments/07_likelihood/{NAME}.py", description=__doc__,
                                 formatter_class=_Help)
-    p.add_argument("--run-dir", type=Path, default=None,
-                   help=f"where metrics.json goes; default: $SYNTHLIB_RUN_DIR if set, else "
-                        f"runs/experiments/{NAME}/ (under $SYNTHLIB_RUNS_ROOT when set)")
+    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
 
 
 def start(args: argparse.Namespace) -> synthlib.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    run_dir = args.run_dir or os.environ.get(RUN_DIR_ENV) or runs_root() / "experiments" / NAME
-    os.environ[RUN_DIR_ENV] = str(run_dir)
-    params = {k: v for k, v in vars(args).items() if k != "run_dir"}
-    return synthlib.start_run(NAME, profile="default", **params)  # an experiment has no profile: a real run
+    return start_experiment(NAME, args)
 
 
 def main(argv: list[str] | None = None) -> None:
