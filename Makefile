@@ -12,10 +12,12 @@ LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Where the smoke runs of `make test` write, so they never overwrite real runs in runs/.
 TEST_RUNS := $(CURDIR)/build/test-runs
 
-.PHONY: setup data browser lab test unit notebooks course sweep bench clean weights help
+.PHONY: setup data browser lab test unit lint notebooks course sweep bench clean weights help
 help:
 	@echo "make lab     - set up, then serve the notebooks in JupyterLab"
-	@echo "make test    - set up, then unit tests + every notebook under nbval (smoke profile)"
+	@echo "make test    - set up, then lint, every test and every notebook under nbval (smoke profile); what CI runs"
+	@echo "make unit    - the fast tier for the edit-test loop: tests not marked slow or browser (under 2 min)"
+	@echo "make lint    - ruff over synthlib, tests, experiments, benchmarks and scripts (pyproject.toml's rules)"
 	@echo "make course  - execute every notebook with papermill (default profile) into runs/"
 	@echo "make sweep   - rerun the DCGAN notebook over a small grid into runs/sweep/"
 	@echo "make bench   - DCGAN training speed: synthlib's loop vs a plain reference loop"
@@ -43,8 +45,13 @@ lab: setup
 	@echo "Serving $(LAB_DIR)/ -- open the http://127.0.0.1:$(LAB_PORT)/lab?token=... URL printed below."
 	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) --notebook-dir=$(LAB_DIR) $(LAB_ROOT_FLAG)
 
+# The fast tier: no test marked slow (trains for seconds, spawns processes, runs a notebook) or browser.
 unit: setup
-	$(PY) -m pytest tests -q
+	SYNTHLIB_PROFILE=smoke SYNTHLIB_RUNS_ROOT=$(TEST_RUNS) MPLBACKEND=agg \
+	  $(PY) -m pytest tests -q -p no:cacheprovider -m "not slow and not browser" --durations=10
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check synthlib tests experiments benchmarks scripts
 
 # Debian's Chromium for tests/test_lab_browser.py (JupyterLab in a real browser). Installed when run
 # as root with apt (as in CI); elsewhere that one test is skipped with a note (it fails under CI=true).
@@ -57,7 +64,7 @@ browser:
 	    && echo "chromium installed: $$(command -v chromium)"; \
 	else echo "note: chromium is not installed; tests/test_lab_browser.py will be skipped (apt-get install chromium)"; fi
 
-test: setup browser
+test: setup browser lint
 	SYNTHLIB_PROFILE=smoke SYNTHLIB_RUNS_ROOT=$(TEST_RUNS) MPLBACKEND=agg \
 	  $(PY) -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=600 -q -p no:cacheprovider --durations=25
 

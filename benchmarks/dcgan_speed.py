@@ -43,10 +43,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from synthlib.core.train import Trainer, pick_device
 from synthlib.data import TensorBatches, from_uint8
 from synthlib.gan import GANConfig, gan_trainer
-from synthlib.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from synthlib.train import Trainer, pick_device
+from synthlib.gan.dcgan import DCGANDiscriminator, DCGANGenerator
 
 # The hyper-parameters of pytorch/examples/dcgan (its command-line defaults).
 NZ, NGF, NDF, NC, IMG_SIZE, BATCH_SIZE, LR, BETAS = 100, 64, 64, 3, 64, 64, 2e-4, (0.5, 0.999)

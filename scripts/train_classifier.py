@@ -43,10 +43,10 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import Tensor
 
+from synthlib.core.registry import spec
+from synthlib.core.train import Phase, Trainer
 from synthlib.data import TensorBatches, from_uint8, load_fashion_mnist, load_fashion_mnist_uint8
-from synthlib.models.base import spec
-from synthlib.models.classifier import FashionClassifier
-from synthlib.train import Phase, Trainer
+from synthlib.nn.classifier import FashionClassifier
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "synthlib" / "weights"
 WEIGHTS_FILE = WEIGHTS_DIR / "fashion_classifier.safetensors"

@@ -12,7 +12,7 @@ install with it:
   included), with metadata ``arch``, ``config`` (JSON), ``test_accuracy`` and ``recipe`` (JSON);
 * ``synthlib/weights/emoji_style_classifier.json`` -- ``{"sha256", "test_accuracy", "arch",
   "config", "recipe", "data", "date", ...}``;
-  :func:`synthlib.metrics.translation.load_emoji_style_classifier` refuses weights whose SHA-256
+  :func:`synthlib.translation.scores.load_emoji_style_classifier` refuses weights whose SHA-256
   differs from the one recorded there.
 
 Recipe (the ``RECIPE`` dict below, stored in both files):
@@ -62,11 +62,12 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import Tensor
 
+from synthlib.core.registry import spec
+from synthlib.core.train import Phase, Trainer
 from synthlib.data import TensorBatches, from_uint8, load_emoji, load_emoji_uint8
-from synthlib.data.emoji import EMOJI_SHA256, EMOJI_VERSION
-from synthlib.models.base import spec
-from synthlib.models.classifier import EmojiStyleClassifier
-from synthlib.train import Phase, Trainer
+from synthlib.data.emoji import EMOJI_SHA256
+from synthlib.data.emoji_fetch import EMOJI_VERSION
+from synthlib.nn.classifier import EmojiStyleClassifier
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "synthlib" / "weights"
 WEIGHTS_FILE = WEIGHTS_DIR / "emoji_style_classifier.safetensors"

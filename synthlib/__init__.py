@@ -8,7 +8,7 @@ The modules: ``data`` (datasets, pixel helpers, toy densities), ``models`` (one 
 ``checkpoint``, ``metrics``, ``plots``, ``widgets``, ``runs`` (recorded metrics), ``config``.
 """
 
-from synthlib.runs import collect, current_run, record, save_figure, start_run
+from synthlib.core.runs import collect, current_run, record, save_figure, start_run
 
 __version__ = "0.1.0"
 __all__ = ["collect", "current_run", "record", "save_figure", "start_run"]

@@ -2,7 +2,7 @@
 
 Every function draws into ``ax`` when one is given (else into a new figure), returns the
 :class:`~matplotlib.figure.Figure` and never calls ``plt.show()``, so a figure can be shown by
-the notebook, saved with :func:`synthlib.runs.save_figure`, or checked in a test.
+the notebook, saved with :func:`synthlib.core.runs.save_figure`, or checked in a test.
 
 Images follow synthlib's pixel convention: float in [-1, 1], N x C x H x W
 (see :mod:`synthlib.data`).
@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from synthlib.data import to_unit
+from synthlib.data.pixels import to_unit
 
 ArrayLike = Tensor | np.ndarray | Sequence[float]
 Lim = float | tuple[float, float] | None
@@ -97,7 +97,7 @@ def loss_curves(
 ) -> Figure:
     """Plot ``history[key]["value"]`` against ``history[key]["step"]`` for each key.
 
-    ``history`` is :attr:`synthlib.train.Trainer.history` (``{"D/loss": {"step": [...], "value":
+    ``history`` is :attr:`synthlib.core.train.Trainer.history` (``{"D/loss": {"step": [...], "value":
     [...]}, ...}``). ``keys`` default to every key; keys missing from the history are skipped.
     ``smooth > 1`` plots a moving average over that many logged values, each point placed at the
     last step of its window.

@@ -2,7 +2,7 @@
 
 In a notebook::
 
-    G = synthlib.checkpoint.load_models("runs/dcgan/checkpoint.pt")["G_ema"]
+    G = synthlib.core.checkpoint.load_models("runs/dcgan/checkpoint.pt")["G_ema"]
     fake_img = sample(G, 64, seed=0)                       # (64, C, H, W) in [-1, 1]
     fake_img = sample(G, 64, seed=0, label=7)              # a conditional G: all of class 7
 
@@ -27,8 +27,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from synthlib import checkpoint as ckpt_io
-from synthlib.checkpoint import CheckpointError
+from synthlib.core import checkpoint as ckpt_io
+from synthlib.core.checkpoint import CheckpointError
 
 # Kinds written by synthlib whose checkpoints hold a generator "G" with a ``z_dim`` in its config.
 # The check itself is structural (see load_generator); these names are for messages.
@@ -102,7 +102,7 @@ def sample(
     same images every time, and their linear outputs are clamped to [-1, 1].
 
     Diffusion and flow-matching networks (:func:`is_iterative`) start from noise shaped like the
-    images, drawn the same way, and run :func:`synthlib.diffusion.generate` with ``steps`` network
+    images, drawn the same way, and run :func:`synthlib.likelihood.generate` with ``steps`` network
     evaluations (default 50: DDIM for diffusion, Euler for flow) and classifier-free ``guidance`` w
     (0 = the plain conditional model). Both samplers are deterministic given the noise.
     """
@@ -173,7 +173,7 @@ def iter_samples(
                 zb = z[start : start + batch_size].to(device)
                 lb = None if labels is None else labels[start : start + batch_size].to(device)
                 if iterative:
-                    from synthlib.diffusion import generate
+                    from synthlib.likelihood.diffusion import generate
 
                     cfg = G.config
                     noise = zb.view(-1, cfg.img_channels, cfg.img_size, cfg.img_size)
@@ -197,7 +197,7 @@ def write_png_batch(batch: Tensor, folder: Path, *, start: int = 0, width: int =
     """Write images (N x C x H x W in [-1, 1], C = 1 or 3) as PNGs ``{start:0{width}d}.png ...`` into ``folder``."""
     from PIL import Image
 
-    from synthlib.data import to_uint8
+    from synthlib.data.pixels import to_uint8
 
     if batch.ndim != 4 or batch.shape[1] not in (1, 3):
         raise ValueError(f"PNG output needs images N x C x H x W with C = 1 or 3, these are {tuple(batch.shape)}")
@@ -212,7 +212,7 @@ def load_generator(
     """Rebuild a checkpoint's generator in eval mode on ``device``: ``(G, name)``.
 
     ``model``: "G_ema" or "G"; None picks "G_ema" when the checkpoint has one, else "G".
-    Raises :class:`~synthlib.checkpoint.CheckpointError` when the file is missing or unreadable,
+    Raises :class:`~synthlib.core.checkpoint.CheckpointError` when the file is missing or unreadable,
     or holds no generator (a "G" whose config has ``z_dim``).
     """
     ckpt = ckpt_io.load(path)
@@ -222,7 +222,8 @@ def load_generator(
     if "z_dim" not in g_config and "process" not in g_config:
         raise CheckpointError(
             f"{path} is a {ckpt.get('kind')!r} checkpoint with models {sorted(models)}, but sampling needs a "
-            f"generator 'G' (a z_dim or a diffusion process in its config); supported kinds: {', '.join(map(repr, GENERATOR_KINDS))}"
+            f"generator 'G' (a z_dim or a diffusion process in its config); "
+            f"supported kinds: {', '.join(map(repr, GENERATOR_KINDS))}"
         )
     if model is None:
         model = "G_ema" if "G_ema" in models else "G"

@@ -39,12 +39,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from synthlib.data import project_root
-from synthlib.diffusion import DEFAULT_STEPS
+from synthlib.data.paths import project_root
+from synthlib.likelihood.diffusion import DEFAULT_STEPS
+from synthlib.likelihood.networks import ConvVAE
 from synthlib.metrics.fid import _pick_device
-from synthlib.models.diffusion import ConvVAE
 from synthlib.sample import is_iterative, load_generator, sample
-from synthlib.stylegan import crop_to_28
+from synthlib.stylegan.training import crop_to_28
 
 __all__ = ["Entry", "Found", "GENERATORS", "find_generators", "make_demo_runs", "num_parameters", "plot_costs",
            "read_metric", "resolve_device", "score"]  # fmt: skip
@@ -111,7 +111,7 @@ def _shown(path: Path) -> str:
 
 def find_generators(runs_root: str | Path | None = None,
                     entries: Sequence[Entry] = GENERATORS) -> tuple[list[Found], list[str]]:
-    """Which of ``entries`` have a checkpoint under ``runs_root`` (default :func:`synthlib.runs.runs_root`).
+    """Which of ``entries`` have a checkpoint under ``runs_root`` (default :func:`synthlib.core.runs.runs_root`).
 
     Returns ``(found, missing)``: a :class:`Found` per existing checkpoint, and for each missing one
     (or one whose run recorded a ``dataset`` parameter other than "fashion") a message naming the file
@@ -119,7 +119,7 @@ def find_generators(runs_root: str | Path | None = None,
     ``"runs/07_likelihood/flow/checkpoint.pt is missing: run notebooks/07_likelihood.ipynb (make course)"``.
     """
     if runs_root is None:
-        from synthlib.runs import runs_root as default_root
+        from synthlib.core.runs import runs_root as default_root
 
         runs_root = default_root()
     root = Path(runs_root)
@@ -342,7 +342,7 @@ def _label_points(ax, xs: list[float], ys: list[float], texts: list[str], fontsi
     for i in sorted(range(len(points)), key=lambda i: -points[i][1]):
         px, py = points[i]
         left, bottom, width = px + 0.015, py + 0.015, char_width * len(texts[i])
-        while any(abs(bottom - b) < height and left < l + w and l < left + width for l, b, w in placed):
+        while any(abs(bottom - b) < height and left < x + w and x < left + width for x, b, w in placed):
             bottom -= height
         placed.append((left, bottom, width))
         moved = bottom < py + 0.015
@@ -366,12 +366,19 @@ def make_demo_runs(root: str | Path, *, steps: int = 20, seed: int = 0, images: 
     Fashion-MNIST training images). These are NOT the course's models: a few steps of networks
     with a few thousand parameters. Returns the names of the entries made.
     """
-    from synthlib.data import TensorBatches, from_uint8, load_fashion_mnist_uint8
-    from synthlib.diffusion import DiffusionConfig, VAEConfig, denoiser_trainer, vae_trainer
-    from synthlib.gan import GANConfig, gan_trainer
-    from synthlib.models.dcgan import DCGANDiscriminator, DCGANGenerator
-    from synthlib.models.diffusion import ConvVAE, DiffusionUNet
-    from synthlib.runs import Run
+    from synthlib.core.runs import Run
+    from synthlib.data.batches import TensorBatches
+    from synthlib.data.fashion import load_fashion_mnist_uint8
+    from synthlib.data.pixels import from_uint8
+    from synthlib.gan.dcgan import DCGANDiscriminator, DCGANGenerator
+    from synthlib.gan.phases import GANConfig, gan_trainer
+    from synthlib.likelihood.diffusion import (
+        DiffusionConfig,
+        VAEConfig,
+        denoiser_trainer,
+        vae_trainer,
+    )
+    from synthlib.likelihood.networks import ConvVAE, DiffusionUNet
 
     root = Path(root)
     if images is None:

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "dcgan_speed.py"
@@ -21,6 +22,7 @@ def load_bench():
     return module
 
 
+@pytest.mark.slow
 def test_quick_benchmark_prints_both_speeds_and_the_ratio_last(capsys):
     bench = load_bench()
     threads = torch.get_num_threads()

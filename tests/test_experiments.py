@@ -127,6 +127,7 @@ def test_a_file_that_is_not_a_script_is_a_helper_that_a_script_imports(helper):
                    "give a script that block (the tests run it with --help), or remove the file")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS, ids=_rel)
 def test_help_exits_0_and_prints_the_usage(script, checked):
     code, out, err, _ = checked[0][_rel(script)]

@@ -5,11 +5,11 @@ moves, and the comparison viewer follows its search box and direction toggle.
 This is what a learner does, end to end: the README's command starts the server (no display, a token
 in the printed URL), headless Chromium opens each course notebook (a notebook without the python3
 kernelspec would block on a "Select Kernel" dialog), then runs a notebook that shows
-``synthlib.widgets.explorer_ui`` and presses the arrow key on the seed slider. The kernel must
+``synthlib.gan.latent_widget.explorer_ui`` and presses the arrow key on the seed slider. The kernel must
 re-render, and the picture on the page must change -- a widget that draws nothing fails here. A second
-widget notebook shows ``synthlib.widgets.comparison_ui``: the test types a name into its search box and
+widget notebook shows ``synthlib.translation.compare_widget.comparison_ui``: the test types a name into its search box and
 clicks a direction button, and the picture and caption must follow each time. A third paints an
-inpainting hole on ``synthlib.widgets.inpaint_ui``'s canvas by dragging the mouse across it.
+inpainting hole on ``synthlib.restoration.painter_widget.inpaint_ui``'s canvas by dragging the mouse across it.
 
 Needs Debian's ``chromium`` (``make browser`` installs it when run as root with apt) and the
 ``playwright`` package from the dev extras; without chromium the test is skipped, except under
@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # JupyterLab in Chromium: `make unit` skips it
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -50,8 +52,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwr
 # (DCGAN's N(0, 0.02) init leaves every pixel one grey level), its explorer, and the UI.
 EXPLORER_CELL = """\
 import torch
-from synthlib.models.dcgan import DCGANGenerator
-from synthlib.widgets import LatentExplorer, explorer_ui
+from synthlib.gan.dcgan import DCGANGenerator
+from synthlib.gan.latent_widget import LatentExplorer, explorer_ui
 
 torch.manual_seed(0)
 G = DCGANGenerator(DCGANGenerator.Config(z_dim=16, img_size=28, base_channels=8))
@@ -68,7 +70,7 @@ ui"""
 COMPARISON_CELL = """\
 import torch
 import torch.nn.functional as F
-from synthlib.widgets import ComparisonViewer, comparison_ui
+from synthlib.translation.compare_widget import ComparisonViewer, comparison_ui
 
 names = ["grinning face", "cat face", "dog face", "red heart", "flag: France"]
 
@@ -88,8 +90,9 @@ ui"""
 STYLE_CELL = """\
 import torch
 import torch.nn.functional as F
-from synthlib.models import AdaINDecoder, VGG16Features
-from synthlib.widgets import StyleMixer, style_ui
+from synthlib.nn.vgg import VGG16Features
+from synthlib.style.style_nets import AdaINDecoder
+from synthlib.style.mixer_widget import StyleMixer, style_ui
 
 torch.manual_seed(0)
 vgg = VGG16Features(VGG16Features.Config(max_layer="relu2_1"))
@@ -111,7 +114,7 @@ INPAINT_CELL = """\
 import torch
 import torch.nn.functional as F
 from synthlib.restoration import inpaint_telea
-from synthlib.widgets import MaskPainter, inpaint_ui
+from synthlib.restoration.painter_widget import MaskPainter, inpaint_ui
 
 g = torch.Generator().manual_seed(0)
 coarse = torch.randint(0, 2, (1, 3, 4, 4), generator=g).float() * 2 - 1  # pure colours in [-1, 1]
@@ -484,8 +487,8 @@ def test_inpaint_painter_follows_the_mouse(page: "sync_api.Page", lab: str) -> N
 # Jupyter's contents API, as JupyterLab's "save" would.
 STYLEGAN_CELL = """\
 import torch
-from synthlib.models.stylegan import StyleGANGenerator
-from synthlib.widgets import StyleGANExplorer, stylegan_ui
+from synthlib.stylegan import StyleGANGenerator
+from synthlib.stylegan.stylegan_widget import StyleGANExplorer, stylegan_ui
 
 torch.manual_seed(0)
 G = StyleGANGenerator(StyleGANGenerator.Config(img_size=16, img_channels=1, z_dim=16, w_dim=16, n_mlp=2,
@@ -537,8 +540,8 @@ def test_stylegan_explorer_follows_its_mixing_slider(page: "sync_api.Page", lab:
 DIFFUSION_CELL = """\
 import torch
 from synthlib.data import FASHION_MNIST_CLASSES
-from synthlib.models.diffusion import DiffusionUNet
-from synthlib.widgets import DiffusionExplorer, diffusion_ui
+from synthlib.likelihood.networks import DiffusionUNet
+from synthlib.likelihood.diffusion_widget import DiffusionExplorer, diffusion_ui
 
 torch.manual_seed(0)
 model = DiffusionUNet(DiffusionUNet.Config(channels=(8, 16), patch=2, num_classes=10, process="diffusion"))

@@ -16,8 +16,9 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from synthlib import plots  # noqa: E402
 from synthlib.data import Ring2D  # noqa: E402
-from synthlib.models.dcgan import DCGANGenerator  # noqa: E402
-from synthlib.widgets import LatentExplorer, explorer_ui, lerp, slerp, to_png  # noqa: E402
+from synthlib.gan.dcgan import DCGANGenerator  # noqa: E402
+from synthlib.gan.latent_widget import LatentExplorer, explorer_ui, lerp, slerp
+from synthlib.ui import to_png
 
 Z_DIM = 16
 
@@ -254,9 +255,9 @@ def mean_fill(image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     return torch.where(hole, mean[:, None, None], image)
 
 
-def painter(**kwargs) -> "MaskPainter":
+def painter(**kwargs):
     from synthlib.restoration import inpaint_telea
-    from synthlib.widgets import MaskPainter
+    from synthlib.restoration.painter_widget import MaskPainter
 
     return MaskPainter(photo(), {"mean fill": mean_fill, "telea": inpaint_telea}, **kwargs)
 
@@ -323,7 +324,7 @@ def test_mask_painter_results_keep_known_pixels_and_show_the_hole_white() -> Non
 
 
 def test_mask_painter_methods_see_the_hole_not_the_photo_and_cannot_touch_known_pixels() -> None:
-    from synthlib.widgets import MaskPainter
+    from synthlib.restoration.painter_widget import MaskPainter
 
     seen = {}
 
@@ -342,7 +343,7 @@ def test_mask_painter_methods_see_the_hole_not_the_photo_and_cannot_touch_known_
 
 
 def test_mask_painter_rejects_bad_inputs_and_bad_method_outputs() -> None:
-    from synthlib.widgets import MaskPainter
+    from synthlib.restoration.painter_widget import MaskPainter
 
     img = photo()
     with pytest.raises(ValueError, match="3 x H x W"):
@@ -372,7 +373,7 @@ def test_mask_painter_rejects_bad_inputs_and_bad_method_outputs() -> None:
 
 
 def test_inpaint_ui_callbacks_paint_refresh_and_clear() -> None:
-    from synthlib.widgets import InpaintUI, inpaint_ui
+    from synthlib.restoration.painter_widget import InpaintUI, inpaint_ui
 
     ui = inpaint_ui(painter(brush=2), scale=3)
     assert isinstance(ui, InpaintUI)
@@ -414,7 +415,7 @@ def test_inpaint_ui_callbacks_paint_refresh_and_clear() -> None:
 
 
 def test_inpaint_ui_brush_slider_sets_the_radius() -> None:
-    from synthlib.widgets import inpaint_ui
+    from synthlib.restoration.painter_widget import inpaint_ui
 
     ui = inpaint_ui(painter(brush=1), scale=2)
     assert ui.brush.description == "brush" and ui.brush.value == 1 and ui.clear.description == "clear"
@@ -439,7 +440,7 @@ def test_inpaint_ui_brush_slider_sets_the_radius() -> None:
 def tiny_stylegan(noise_strength: float = 0.5):
     """A 16 x 16 StyleGAN G (6 ws, 5 noise inputs) with visible noise and a nonzero w_avg: an untrained G
     has every noise strength at 0 (noise would change nothing) and w_avg = 0."""
-    from synthlib.models.stylegan import NoiseInjection, StyleGANGenerator
+    from synthlib.stylegan import NoiseInjection, StyleGANGenerator
 
     torch.manual_seed(0)
     G = StyleGANGenerator(StyleGANGenerator.Config(img_size=16, img_channels=1, z_dim=16, w_dim=16, n_mlp=2,
@@ -453,14 +454,14 @@ def tiny_stylegan(noise_strength: float = 0.5):
 
 
 def stylegan_explorer(G=None, **kwargs):
-    from synthlib.widgets import StyleGANExplorer
+    from synthlib.stylegan.stylegan_widget import StyleGANExplorer
 
     return StyleGANExplorer(tiny_stylegan() if G is None else G, **kwargs)
 
 
 def seed_image(G, seed: int, psi: float = 1.0, noise_seed: int = 0) -> torch.Tensor:
     """G's picture of one seed, computed here without the explorer: the reference to compare with."""
-    from synthlib.widgets import latent_for_seed
+    from synthlib.ui import latent_for_seed
 
     with torch.no_grad():
         w = G.truncate(G.mapping(latent_for_seed(seed, G.config.z_dim)[None]), psi)
@@ -470,7 +471,7 @@ def seed_image(G, seed: int, psi: float = 1.0, noise_seed: int = 0) -> torch.Ten
 
 def ex_z(seed: int) -> torch.Tensor:
     """Seed's z as a batch of one (1, 16)."""
-    from synthlib.widgets import latent_for_seed
+    from synthlib.ui import latent_for_seed
 
     return latent_for_seed(seed, 16)[None]
 
@@ -635,7 +636,7 @@ def test_stylegan_explorer_projection_shows_the_found_w() -> None:
 
 
 def test_stylegan_ui_redraws_on_every_control() -> None:
-    from synthlib.widgets import StyleGANExplorerUI, stylegan_ui
+    from synthlib.stylegan.stylegan_widget import StyleGANExplorerUI, stylegan_ui
 
     ui = stylegan_ui(stylegan_explorer(seed_a=0, seed_b=1), scale=2)
     assert isinstance(ui, StyleGANExplorerUI) and ui.target is None and ui.project is None
@@ -659,7 +660,7 @@ def test_stylegan_ui_redraws_on_every_control() -> None:
 
 
 def test_stylegan_ui_each_control_changes_the_picture() -> None:
-    from synthlib.widgets import stylegan_ui
+    from synthlib.stylegan.stylegan_widget import stylegan_ui
 
     ui = stylegan_ui(stylegan_explorer(seed_a=0, seed_b=1, crossover=3))
     changes = [("seed A", lambda: setattr(ui.seed_a, "value", 4)), ("seed B", lambda: setattr(ui.seed_b, "value", 8)),
@@ -672,7 +673,7 @@ def test_stylegan_ui_each_control_changes_the_picture() -> None:
 
 
 def test_stylegan_ui_projects_the_chosen_target() -> None:
-    from synthlib.widgets import stylegan_ui
+    from synthlib.stylegan.stylegan_widget import stylegan_ui
 
     G = tiny_stylegan()
     z = torch.randn(1, 16, generator=torch.Generator().manual_seed(1))

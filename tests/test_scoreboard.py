@@ -11,7 +11,7 @@ import torch
 from synthlib import scoreboard as sb
 from synthlib.data import from_uint8, load_fashion_mnist_uint8, project_root
 from synthlib.gan import GANConfig, gan_trainer
-from synthlib.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from synthlib.gan.dcgan import DCGANDiscriminator, DCGANGenerator
 from synthlib.sample import load_generator
 
 NUM = 200  # samples per generator: seconds, not minutes (FID at this N is biased upwards; fine for comparisons)
@@ -103,6 +103,7 @@ def test_missing_paths_are_shown_from_the_project_root(tmp_path):
             "(make course)") in missing
 
 
+@pytest.mark.slow
 def test_one_row_per_generator_with_finite_scores(table):
     assert list(table.index) == [*DEMO, "untrained DCGAN", "real held-out images"]
     assert table["fid"].map(math.isfinite).all() and table["kid_x1000"].map(math.isfinite).all()
@@ -176,7 +177,9 @@ def test_plot_costs_draws_one_labelled_point_per_generator(table):
 
     fig = sb.plot_costs(table.reset_index())
     train_ax, sample_ax = fig.axes[:2]
-    labels = lambda ax: {t.get_text() for t in ax.texts}
+    def labels(ax):
+        return {t.get_text() for t in ax.texts}
+
     assert set(DEMO) - {"flow matching (Euler, 20 steps)"} <= labels(train_ax)  # flow has no recorded time
     assert set(DEMO) | {"untrained DCGAN"} <= labels(sample_ax)
     assert train_ax.get_xscale() == sample_ax.get_xscale() == "log"

@@ -21,12 +21,13 @@ import time
 import torch
 
 import synthlib
-from synthlib.data.photos import RandomCrops, load_photo
-from synthlib.models import AdaINDecoder
-from synthlib.models.vgg import load_vgg16_features
-from synthlib.runs import add_run_dir_option, start_experiment
+from synthlib.core.runs import add_run_dir_option, start_experiment
+from synthlib.core.train import Callback
+from synthlib.data.crops import RandomCrops
+from synthlib.data.photos import load_photo
+from synthlib.nn.vgg import load_vgg16_features
 from synthlib.style import AdaINConfig, adain_trainer, adain_transfer, match_colors, resize_shorter, transfer_scores
-from synthlib.train import Callback
+from synthlib.style.style_nets import AdaINDecoder
 from synthlib.translation import ZipBatches
 
 NAME = "adain_ema"
@@ -48,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def start(args: argparse.Namespace) -> synthlib.runs.Run:
+def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
     return start_experiment(NAME, args)
 

@@ -46,16 +46,15 @@ import torch.nn.functional as F
 import torchvision.utils
 
 import synthlib
+from synthlib.core.runs import add_run_dir_option, start_experiment
 from synthlib.data import TensorBatches, from_uint8
 from synthlib.data.emoji import load_emoji_uint8
 from synthlib.gan import GANConfig, gan_trainer
+from synthlib.gan.dcgan import DCGANDiscriminator, DCGANGenerator
 from synthlib.metrics.prdc import precision_recall
-from synthlib.metrics.translation import StyleFIDEvaluator, style_features
-from synthlib.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from synthlib.models.stylegan import StyleGANDiscriminator, StyleGANGenerator
-from synthlib.runs import add_run_dir_option, start_experiment
 from synthlib.sample import sample
-from synthlib.stylegan import StyleGANConfig, stylegan_trainer
+from synthlib.stylegan import StyleGANConfig, StyleGANDiscriminator, StyleGANGenerator, stylegan_trainer
+from synthlib.translation.scores import StyleFIDEvaluator, style_features
 
 NAME = "stylegan_emoji"
 
@@ -92,7 +91,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def start(args: argparse.Namespace) -> synthlib.runs.Run:
+def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
     return start_experiment(NAME, args)
 

@@ -26,9 +26,9 @@ import argparse
 import torch
 
 import synthlib
-from synthlib.models.stylegan import StyleGANGenerator
-from synthlib.runs import add_run_dir_option, start_experiment
+from synthlib.core.runs import add_run_dir_option, start_experiment
 from synthlib.sample import load_generator
+from synthlib.stylegan import StyleGANGenerator
 
 NAME = "stylegan_levels"
 
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def start(args: argparse.Namespace) -> synthlib.runs.Run:
+def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
     return start_experiment(NAME, args)
 

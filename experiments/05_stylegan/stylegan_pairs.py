@@ -78,17 +78,23 @@ import torchvision.utils
 from torch import nn
 
 import synthlib
+from synthlib.core.runs import add_run_dir_option, start_experiment
 from synthlib.data import TensorBatches, from_uint8, load_fashion_mnist_uint8
 from synthlib.gan import GANConfig, gan_trainer
-from synthlib.losses import GAN_LOSSES
+from synthlib.gan.dcgan import DCGANDiscriminator, DCGANGenerator
+from synthlib.gan.losses import GAN_LOSSES
 from synthlib.metrics.fid import FIDEvaluator, classifier_features
 from synthlib.metrics.prdc import precision_recall
-from synthlib.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from synthlib.models.stylegan import (EqualConv2d, EqualLinear, StyleGANDiscriminator, StyleGANGenerator,
-                                      downsample2d)
-from synthlib.runs import add_run_dir_option, start_experiment
 from synthlib.sample import sample
-from synthlib.stylegan import crop_to_28, pad_to_32
+from synthlib.stylegan import (
+    EqualConv2d,
+    EqualLinear,
+    StyleGANDiscriminator,
+    StyleGANGenerator,
+    crop_to_28,
+    downsample2d,
+    pad_to_32,
+)
 
 NAME = "stylegan_pairs"
 
@@ -160,7 +166,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def start(args: argparse.Namespace) -> synthlib.runs.Run:
+def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
     return start_experiment(NAME, args)
 
@@ -219,7 +225,8 @@ def main(argv: list[str] | None = None) -> None:
             lr_mul=args.map_lr_mul))
          if gk in ("sg", "sgt") else
          DCGANGenerator(DCGANGenerator.Config(z_dim=64, img_size=32, img_channels=1, base_channels=32)))
-    if args.up_blur_gain is not None and gk in ("sg", "sgt"):  # A/B of the up-convs' blur gain (StyleGAN2: 4 x the normalised filter)
+    # A/B of the up-convs' blur gain (StyleGAN2: 4 x the normalised filter)
+    if args.up_blur_gain is not None and gk in ("sg", "sgt"):
         for m in G.modules():
             if getattr(m, "up", False):
                 m.kernel = m.kernel * args.up_blur_gain
@@ -255,7 +262,8 @@ def main(argv: list[str] | None = None) -> None:
     lr_d = args.lr_d if args.lr_d is not None else lr
     gamma = args.r1_gamma
     D_ARCH = args.d_arch
-    if dk == "sg" and D_ARCH == "orig":  # NVlabs' architecture='orig' (their cifar config): conv0 -> conv1_down, no skip, no 1/sqrt(2)
+    # NVlabs' architecture='orig' (their cifar config): conv0 -> conv1_down, no skip, no 1/sqrt(2)
+    if dk == "sg" and D_ARCH == "orig":
         for blk in D.blocks:
             del blk.skip
             blk.forward = types.MethodType(lambda self, x: self.conv1(self.conv0(x)), blk)

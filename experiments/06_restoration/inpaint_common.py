@@ -5,8 +5,9 @@ checkpoints."""
 import time
 
 import torch
+
 from synthlib import restoration as R
-from synthlib.data.photos import RandomCrops
+from synthlib.data.crops import RandomCrops
 
 
 def crop_pool(pool_n, crop=64, size=192):

@@ -41,9 +41,10 @@ import torch
 
 import synthlib
 from synthlib import restoration as R
+from synthlib.core.runs import add_run_dir_option, start_experiment
 from synthlib.data.photos import load_photo, photo_names
-from synthlib.models import InpaintUNet, restore
-from synthlib.runs import add_run_dir_option, start_experiment
+from synthlib.restoration import InpaintUNet
+from synthlib.restoration import inpaint_net as restore
 from synthlib.style import resize_shorter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # inpaint_common.py, beside this file, wherever it is run from
@@ -72,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def start(args: argparse.Namespace) -> synthlib.runs.Run:
+def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
     return start_experiment(NAME, args)
 

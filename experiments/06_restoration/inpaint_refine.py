@@ -53,12 +53,13 @@ import torch
 
 import synthlib
 from synthlib import restoration as R
-from synthlib.data.photos import RandomCrops, load_photo, photo_names
-from synthlib.models import InpaintUNet
-from synthlib.models.restore import INPAINT_CONVS, harmonic_fill
-from synthlib.runs import add_run_dir_option, start_experiment
+from synthlib.core.runs import add_run_dir_option, start_experiment
+from synthlib.core.train import Trainer
+from synthlib.data.crops import RandomCrops
+from synthlib.data.photos import load_photo, photo_names
+from synthlib.restoration import InpaintUNet, harmonic_fill
+from synthlib.restoration.inpaint_net import INPAINT_CONVS
 from synthlib.style import resize_shorter
-from synthlib.train import Trainer
 
 NAME = "inpaint_refine"
 PREFILLS = {"pp": "harmonic", "bh": "biharmonic", "blend": "blend", "zeros": "zeros"}
@@ -98,7 +99,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def start(args: argparse.Namespace) -> synthlib.runs.Run:
+def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
     return start_experiment(NAME, args)
 

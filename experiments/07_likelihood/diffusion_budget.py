@@ -33,11 +33,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import synthlib  # noqa: E402
 from synthlib import plots  # noqa: E402
+from synthlib.core.runs import add_run_dir_option, start_experiment  # noqa: E402
 from synthlib.data import TensorBatches, from_uint8, load_fashion_mnist_uint8  # noqa: E402
-from synthlib.diffusion import DiffusionConfig, denoiser_trainer, generate  # noqa: E402
+from synthlib.likelihood import DiffusionConfig, denoiser_trainer, generate  # noqa: E402
+from synthlib.likelihood.networks import DiffusionUNet  # noqa: E402
 from synthlib.metrics.fid import FIDEvaluator, per_class_accuracy  # noqa: E402
-from synthlib.models.diffusion import DiffusionUNet  # noqa: E402
-from synthlib.runs import add_run_dir_option, start_experiment  # noqa: E402
 
 NAME = "diffusion_budget"
 
@@ -71,7 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def start(args: argparse.Namespace) -> synthlib.runs.Run:
+def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
     return start_experiment(NAME, args)
 

@@ -24,12 +24,12 @@ import time
 import torch
 
 import synthlib
-from synthlib import diffusion as dm
+from synthlib import likelihood as dm
+from synthlib.core.runs import add_run_dir_option, start_experiment
 from synthlib.data import TensorBatches, from_uint8, load_fashion_mnist_uint8
+from synthlib.likelihood.networks import ConvVAE
 from synthlib.metrics.fid import FIDEvaluator, classifier_features
 from synthlib.metrics.prdc import precision_recall
-from synthlib.models.diffusion import ConvVAE
-from synthlib.runs import add_run_dir_option, start_experiment
 from synthlib.sample import sample
 
 NAME = "vae_budget"
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def start(args: argparse.Namespace) -> synthlib.runs.Run:
+def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
     """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
     return start_experiment(NAME, args)
 

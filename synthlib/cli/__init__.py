@@ -4,7 +4,7 @@ Each verb module has ``NAME``, ``HELP`` (its one line in ``python -m synthlib --
 and ``run(args) -> int``. Everything they share is written once: the option types and shared options
 (:mod:`synthlib.cli.common`), the output policy (:mod:`synthlib.cli.outputs`), and the error path here:
 
-- a mistake the user can fix (:class:`synthlib.errors.UserError`, a checkpoint that is missing or of the
+- a mistake the user can fix (:class:`synthlib.core.errors.UserError`, a checkpoint that is missing or of the
   wrong kind, a file that cannot be read or written, a bad option value, out of memory) ends in ONE line
   on stderr, ``python -m synthlib VERB: error: ...``, and exit code 2;
 - Ctrl-C ends in one line and exit code 130, leaving no partial output;
@@ -18,13 +18,17 @@ import errno
 import sys
 from types import ModuleType
 
-from synthlib.errors import UserError
+from synthlib.core.errors import UserError
 
 
 def _verbs() -> list[ModuleType]:
-    from synthlib.cli import cmd_data, cmd_inpaint, cmd_sample, cmd_stylize, cmd_translate, cmd_upscale, cmd_weights
+    """Every verb's module. The generic verbs live here; a family's own verb lives with its family."""
+    from synthlib.cli import cmd_data, cmd_sample, cmd_weights
+    from synthlib.restoration import inpaint_verb, upscale_verb
+    from synthlib.style import stylize_verb
+    from synthlib.translation import translate_verb
 
-    return [cmd_sample, cmd_translate, cmd_stylize, cmd_inpaint, cmd_upscale, cmd_weights, cmd_data]
+    return [cmd_sample, translate_verb, stylize_verb, inpaint_verb, upscale_verb, cmd_weights, cmd_data]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     """Run a parsed command through the one error path."""
     import torch
 
-    from synthlib.checkpoint import CheckpointError
+    from synthlib.core.checkpoint import CheckpointError
 
     verb = args.command
     try:

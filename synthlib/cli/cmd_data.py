@@ -14,9 +14,10 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from synthlib.data import prepare_emoji, prepare_fashion_mnist
+    from synthlib.data import prepare_emoji
+    from synthlib.data.fashion import prepare_fashion_mnist
     from synthlib.data.photos import prepare_photos
-    from synthlib.data.vgg import prepare_vgg16_weights
+    from synthlib.data.vgg_weights import prepare_vgg16_weights
 
     prepare_fashion_mnist(allow_apt=not args.no_apt)
     prepare_emoji()  # chapter 3's paired emoji (npm pack / HTTPS)

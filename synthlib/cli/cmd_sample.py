@@ -12,9 +12,17 @@ import argparse
 import shutil
 import sys
 
-from synthlib.cli.common import add_device, add_out, finite_float, gib, positive_int, seed_int, available_memory
+from synthlib.cli.common import (
+    add_device,
+    add_out,
+    available_memory,
+    finite_float,
+    gib,
+    positive_int,
+    seed_int,
+)
 from synthlib.cli.outputs import FileOutput, FolderOutput, inputs
-from synthlib.errors import UserError
+from synthlib.core.errors import UserError
 
 NAME = "sample"
 HELP = "draw samples from a trained generator (DCGAN, StyleGAN, VAE, diffusion, flow)"
@@ -90,7 +98,14 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from synthlib.cli.common import device as pick
-    from synthlib.sample import iter_samples, is_dir_target, load_generator, num_classes, sample_shape, write_png_batch
+    from synthlib.sample import (
+        is_dir_target,
+        iter_samples,
+        load_generator,
+        num_classes,
+        sample_shape,
+        write_png_batch,
+    )
 
     dev = pick(args.device)
     out = Path(args.out)

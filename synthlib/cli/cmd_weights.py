@@ -21,7 +21,7 @@ def _scores(metrics: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from synthlib.course_weights import list_weights
+    from synthlib.course_weights.manifest import list_weights
 
     entries = list_weights()
     if args.json:

@@ -9,8 +9,8 @@ import math
 import os
 from typing import Any
 
-from synthlib.errors import UserError
-from synthlib.imageio import DEFAULT_MAX_MEGAPIXELS
+from synthlib.core.errors import UserError
+from synthlib.data.imageio import DEFAULT_MAX_MEGAPIXELS
 
 MAX_SEED = 2**63 - 1
 
@@ -85,7 +85,7 @@ def add_tiles(p: argparse.ArgumentParser, tile: int, overlap: int) -> None:
 
 def device(name: str) -> Any:
     """``--device`` as a torch.device; a device this machine lacks is a one-line UserError."""
-    from synthlib.train import pick_device
+    from synthlib.core.train import pick_device
 
     try:
         return pick_device(name)

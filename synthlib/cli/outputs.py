@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthlib.errors import UserError
+from synthlib.core.errors import UserError
 
 
 def _same(a: Path, b: Path) -> bool:

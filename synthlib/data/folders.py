@@ -31,9 +31,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from synthlib.config import check_choice
-from synthlib.data import CorruptDataError, DataNotFoundError, from_uint8, resize
-from synthlib.data.emoji import sha256_file
+from synthlib.core.config import check_choice
+from synthlib.data.emoji_fetch import sha256_file
+from synthlib.data.paths import CorruptDataError, DataNotFoundError
+from synthlib.data.pixels import from_uint8, resize
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 

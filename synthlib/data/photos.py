@@ -46,280 +46,51 @@ from __future__ import annotations
 
 import difflib
 import functools
-import gzip
 import importlib.metadata
 import importlib.util
-import io
 import json
-import lzma
 import os
 import shutil
-import subprocess
-import tarfile
 import tempfile
 import time
-import urllib.request
-import zlib
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.data import Dataset
 
-from synthlib.config import check_choice
-from synthlib.data import CorruptDataError, DataNotFoundError, FileKey, _file_key, data_dir, from_uint8, read_manifest
-from synthlib.data.emoji import sha256_file
+from synthlib.core.config import check_choice
+from synthlib.data.debs import (
+    DEB_PACKAGES,
+    DEBS_ENV,
+    _missing_message,
+    extract_deb_members,
+    fetch_deb,
+    verify_deb,
+)
+from synthlib.data.emoji_fetch import sha256_file
+from synthlib.data.fashion import FileKey, _file_key
+from synthlib.data.paths import (
+    CorruptDataError,
+    DataNotFoundError,
+    data_dir,
+    read_manifest,
+)
+from synthlib.data.photo_catalogue import _BY_NAME, CATALOGUE, Photo, Role
+from synthlib.data.pixels import from_uint8
 
-# ----------------------------------------------------------------------------------------------
-# Sources: three Debian packages and two pip packages
-# ----------------------------------------------------------------------------------------------
-
-Role = Literal["train", "heldout", "style", "style_heldout"]
 ROLES: tuple[str, ...] = ("train", "heldout", "style", "style_heldout")
-
-DEBS_ENV = "SYNTHLIB_DEBS"  # a folder of already downloaded .deb files; used before any download
-# Tried in order. HTTPS first; plain HTTP stays as a fallback (as apt itself uses it) for systems without CA
-# certificates and for archive.debian.org, whose HTTPS is not relied on here. Plain HTTP is safe for these files:
-# every .deb is checked against the SHA-256 in DEB_PACKAGES (from Debian's signed Packages index) before any
-# byte of it is unpacked, and each picture inside against its own SHA-256 in CATALOGUE.
-DEBIAN_MIRRORS: tuple[str, ...] = (
-    "https://deb.debian.org/debian", "http://deb.debian.org/debian", "http://archive.debian.org/debian",
-)  # fmt: skip
 
 MANIFEST_FILE = "MANIFEST.json"  # written last: its presence means the set-up finished
 ATTRIBUTION_FILE = "ATTRIBUTION.md"
 MANIFEST_FORMAT = 1
 DEFAULT_MAX_SIDE = 1024
 
-
-@dataclass(frozen=True)
-class DebPackage:
-    """One Debian package (``Architecture: all``) and the SHA-256 of its ``.deb`` (from bookworm's Packages file)."""
-
-    name: str
-    version: str  # with the epoch, as apt writes it: "4:5.27.5-2"
-    pool_path: str  # under a Debian mirror's root
-    sha256: str
-    license: str  # the package's pictures, in a word; each picture has its own in CATALOGUE
-    homepage: str
-
-    @property
-    def apt_filename(self) -> str:
-        """The name ``apt-get download`` saves it under (the epoch's ':' URL-quoted as '%3a')."""
-        return f"{self.name}_{self.version.replace(':', '%3a')}_all.deb"
-
-    @property
-    def pool_filename(self) -> str:
-        """The name on the mirror (no epoch)."""
-        return self.pool_path.rsplit("/", 1)[-1]
-
-
-DEB_PACKAGES: dict[str, DebPackage] = {
-    p.name: p
-    for p in (
-        DebPackage(
-            "opencv-doc", "4.6.0+dfsg-12", "pool/main/o/opencv/opencv-doc_4.6.0+dfsg-12_all.deb",
-            "4b12681df35878207ac7097dc66184b2ae552e4bf4ddd2af04a0f03ed0b8682a",
-            "Apache-2.0 AND BSD-3-Clause", "https://github.com/opencv/opencv/tree/4.6.0/samples/data",
-        ),
-        DebPackage(
-            "plasma-workspace-wallpapers", "4:5.27.5-2",
-            "pool/main/p/plasma-workspace-wallpapers/plasma-workspace-wallpapers_5.27.5-2_all.deb",
-            "32cd18b71c8c938a18b3b351f217c02ac590e323caa3cf322fbb875ce8892f8b",
-            "LGPL-3.0 or CC-BY-SA-4.0 (per wallpaper); package GPL-2+",
-            "https://invent.kde.org/plasma/plasma-workspace-wallpapers",
-        ),
-        DebPackage(
-            "gnome-backgrounds", "43.1-1", "pool/main/g/gnome-backgrounds/gnome-backgrounds_43.1-1_all.deb",
-            "a670dea21572652127d6e55f9cdb3a226d0037854fdbfd037003c7d00ee0dc4e",
-            "CC-BY-SA-3.0", "https://gitlab.gnome.org/GNOME/gnome-backgrounds",
-        ),
-    )
-}  # fmt: skip
-
 # pip sources: distribution name -> importable module whose folder holds the files.
 PIP_SOURCES: dict[str, str] = {"scikit-image": "skimage", "matplotlib": "matplotlib"}
-
-_OPENCV = "usr/share/doc/opencv-doc/examples/data/"
-_KDE = "usr/share/wallpapers/"
-_GNOME = "usr/share/backgrounds/gnome/"
-_OPENCV_LICENSE = "Apache-2.0 AND BSD-3-Clause"
-_GNOME_CREDIT = "GNOME Design Team (gnome-backgrounds 43)"
-
-
-@dataclass(frozen=True)
-class Photo:
-    """One catalogue entry: where the picture comes from, its checksum, licence and role."""
-
-    name: str  # unique, lowercase: the file is <role>/<name>.png
-    role: str  # one of ROLES
-    source: str  # a key of DEB_PACKAGES or PIP_SOURCES
-    member: str  # path inside the .deb (no leading "./"), or relative to the pip package's folder
-    sha256: str  # of the source file as packaged
-    license: str
-    credit: str  # author or origin, for ATTRIBUTION.md
-    crop: tuple[int, int, int, int] | None = None  # (left, top, right, bottom) in source pixels, before resizing
-
-
-def _ocv(name: str, role: str, file: str, sha: str, credit: str = "OpenCV sample data", **kw: Any) -> Photo:
-    return Photo(name, role, "opencv-doc", _OPENCV + file, sha, kw.pop("license", _OPENCV_LICENSE), credit, **kw)
-
-
-def _kde(name: str, role: str, folder: str, image: str, sha: str, author: str, lic: str) -> Photo:
-    member = f"{_KDE}{folder}/contents/images/{image}"  # the largest size the wallpaper ships
-    return Photo(name, role, "plasma-workspace-wallpapers", member, sha, lic, f"{author} (KDE wallpaper {folder!r})")
-
-
-def _gnome(name: str, role: str, file: str, sha: str) -> Photo:
-    return Photo(name, role, "gnome-backgrounds", _GNOME + file, sha, "CC-BY-SA-3.0", _GNOME_CREDIT)
-
-
-def _sk(name: str, role: str, file: str, sha: str, lic: str, credit: str) -> Photo:
-    return Photo(name, role, "scikit-image", "data/" + file, sha, lic, credit)
-
-
-_LGPL, _CCBYSA4 = "LGPL-3.0", "CC-BY-SA-4.0"
-
-# Van Gogh's painting sits in a black frame (7-8 px) with the canvas's unpainted beige edge inside
-# it (another 6-12 px), measured on the 752 x 600 file: the share of black or beige pixels per row
-# and column falls below 15% at x = 21 (left), x = 733 (right), y = 15 (top), y = 583 (bottom).
-# The box cuts 1 px further in on each side.
-STARRY_NIGHT_CROP = (22, 16, 732, 582)
-
-CATALOGUE: tuple[Photo, ...] = (
-    # --- train: content photographs (OpenCV samples) ---
-    _ocv("aero1", "train", "aero1.jpg", "d9a69191f6e3642ea361bc3c62e677b2f40fe6534b78da540f4155e0734b59ef"),
-    _ocv("aero3", "train", "aero3.jpg", "1c407146f8762b3b14a7953ff9bc4c01ed64c467d7277122e769bf7e816017a4"),
-    _ocv("apple", "train", "apple.jpg", "e86879de3d9a807dedc742a8f464f39e6b74bbb531a1fba3583155d94997d1cd"),
-    _ocv("baboon", "train", "baboon.jpg", "1a1dd18d78eec44420af3b0b7f08ee3d41c982916cae3ce203d7ff35d754cc0f",
-         "OpenCV sample data (the classic 'Mandrill' test image, USC-SIPI)"),
-    _ocv("building", "train", "building.jpg", "742a1baad62ac82e91e718e77eedf7e85c2eddc4badfb8c87c6cbc86c45a8b07"),
-    _ocv("orange", "train", "orange.jpg", "152c20d2f380ac985de25e474e1a5f06ed34b932191342099b8272a63a15a079"),
-    _ocv("leuven_a", "train", "leuvenA.jpg", "b2977cdbd9fb3f94dadd6f76cf586d145676deb8a22b5f0f42149d21c058c09f",
-         "OpenCV sample data ('Leuven' scene, Oxford affine-covariant regions data set)"),
-    _ocv("aloe_l", "train", "aloeL.jpg", "cce5736808efe80d9f04b118dbb978c344d4345672b332718c3e039a3eeb8eee",
-         "OpenCV sample data ('Aloe', Middlebury stereo data set)"),
-    _ocv("chicky", "train", "chicky_512.png", "4d2cf040de084fd3f34d5e3f96f1251faaa4787c1ac3b548fec5809a0d01854e"),
-    _ocv("stuff", "train", "stuff.jpg", "21cd00afbdd0727f445dd91c0a09633e6345ed5b05a3d2355453a1f3c314c6c5"),
-    _ocv("board", "train", "board.jpg", "4c9a24ba67138ad5486d550f586cc5dd1161be112f1c1bea336d6c550cdf255f"),
-    _ocv("licenseplate_motion", "train", "licenseplate_motion.jpg",
-         "ea6fa9cea75df91bec656d1d3b903111a9c0708c6a3b88f405a5156de38ff9d6"),
-    _ocv("rubberwhale", "train", "rubberwhale1.png", "eb312435369dac9efcc92f7e098edbd9ed8d7e6dfede8b3b4d8e3702cd80b796",
-         "OpenCV sample data ('RubberWhale', Middlebury optical-flow data set)"),
-    _ocv("ela_original", "train", "ela_original.jpg",
-         "b55798b35e2dcb24675f0865a2442d0e4887eeb6aff322ecb1968d936cc23e7f"),
-    # --- train: content photographs (KDE wallpapers) ---
-    _kde("by_the_water", "train", "BytheWater", "2560x1600.jpg",
-         "c272434ef39f2abf1ed48a15a8910088020f3165329a5092f3940ec9464bc05f", "Maciej Wiklo", _LGPL),
-    _kde("cold_ripple", "train", "ColdRipple", "2560x1600.jpg",
-         "05bef6722fc0ed81292cceb3ed026c38d17e510f3c84be7d68610c2b1a723c3f", "Risto Saukonpää", _LGPL),
-    _kde("colorful_cups", "train", "ColorfulCups", "2560x1600.jpg",
-         "6e0f3a72feb5a4a9fec191b77e34874c3c69e2d93040deb3f07773e73385023d", "Dmitri Popov", _LGPL),
-    _kde("darkest_hour", "train", "DarkestHour", "2560x1600.jpg",
-         "8e3703fae3a3c217b1fc2b399b706cd3720584268d071ba153e4809daa55f1ce", "Risto Saukonpää", _LGPL),
-    _kde("evening_glow", "train", "EveningGlow", "2560x1600.jpg",
-         "586682dcb362b9f620068f10138f87d0d3649939aef238adc5807cb951976a7a", "Ian Hex", _LGPL),
-    _kde("fallen_leaf", "train", "FallenLeaf", "2560x1600.jpg",
-         "95603a6560c7e8d50e0e03b3f4adbe39c5258c72528e74e4ecaea1daf4e499de", "Martin Klapetek", _LGPL),
-    _kde("grey", "train", "Grey", "2560x1600.jpg",
-         "88c31d8944b7e6935d1b9a296654c692f0772cb512491713eb30a972a604c0ed", "Sigi Sagi", _LGPL),
-    _kde("kite", "train", "Kite", "2560x1600.jpg",
-         "bdca288ce296a981e80659c021cf707caddc702c0c8d4247e60bd618476d47f8", "Risto Saukonpää", _LGPL),
-    _kde("one_stands_out", "train", "OneStandsOut", "2560x1600.jpg",
-         "cb507baf1dafdcae362264f3aba9483ed4be5f6c9fdd770f0ec0920c6d9e80fd", "Risto Saukonpää", _LGPL),
-    _kde("path", "train", "Path", "2560x1600.jpg",
-         "7477457d7f17b736259f1b021864778ad4ba802cf3214e6728181ff29126bba8", "Risto Saukonpää", _LGPL),
-    _kde("summer_1am", "train", "summer_1am", "2560x1600.jpg",
-         "c868b50789591dd42910153c768053f1ba0a98cb36bbfc2b7a96a1045d0477f8", "Risto Saukonpää", _LGPL),
-    _kde("volna", "train", "Volna", "5120x2880.jpg",
-         "abc30b4fc6f6a83b6156e6b59ac283c067de40af820aafac8ac7c4fd83a9607c", "Nikita Babin", _CCBYSA4),
-    # --- heldout: content photographs never trained on ---
-    _sk("astronaut", "heldout", "astronaut.png", "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5",
-        "public domain", "NASA: astronaut Eileen Collins (scikit-image sample data)"),
-    _sk("coffee", "heldout", "coffee.png", "cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7",
-        "CC0-1.0", "Rachel Michetti, courtesy of Pikolo Espresso Bar (scikit-image sample data)"),
-    _sk("chelsea", "heldout", "chelsea.png", "596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb",
-        "CC0-1.0", "Stefan van der Walt: Chelsea the cat (scikit-image sample data)"),
-    _sk("rocket", "heldout", "rocket.jpg", "c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c",
-        "public domain", "SpaceX: launch of DSCOVR on Falcon 9 (scikit-image sample data)"),
-    Photo("grace_hopper", "heldout", "matplotlib", "mpl-data/sample_data/grace_hopper.jpg",
-          "a8ca6d734765703b09728ab47fe59f473d93ae3967fc24c7c0288c3c7adb7130", "public domain",
-          "US Navy: official portrait of Rear Admiral Grace M. Hopper (matplotlib sample data)"),
-    _ocv("butterfly", "heldout", "butterfly.jpg", "34a99716b78ded10eae87b4880de739d3e68cc7dd1a96812bb28f469d5eeaea8"),
-    _ocv("home", "heldout", "home.jpg", "23b8cf46a1965d0ec33459b875aed43187802834db49e0daa9fa2cc842e9d8d2"),
-    _ocv("squirrel", "heldout", "squirrel_cls.jpg", "20bb6e8ae96918a36c9886b6d48e54eedeb3948591e1485c206bc1dc60c8dc8b"),
-    _ocv("fruits", "heldout", "fruits.jpg", "9c031d80a1c52da5eca790db896baffec6a7e52bf786cdb7bbfca5c7f880e6a1"),
-    # --- style: illustrations and textures used in training ---
-    _kde("altai", "style", "Altai", "5120x2880.png",
-         "f693f572875536b41935417f88d523bb0174b77c2dd7f00b71cd55436f93387d", "Alesya Khoteeva", _CCBYSA4),
-    _kde("canopee", "style", "Canopee", "3840x2160.png",
-         "c538a5a7f7f78fbc129006b889acd8580e088f070df83509a1a7a7af9681ae43", "Ken Vermette", _LGPL),
-    _kde("cascade", "style", "Cascade", "3840x2160.png",
-         "1915b53a6c0679595cdc3601dd3fc2984774152cbe40550b338d0121a41828c8", "Ken Vermette", _LGPL),
-    _kde("cluster", "style", "Cluster", "3840x2160.png",
-         "e3e77c68791e1b7cc2e46bc9428798ac5582e9f88e1d6ca570078129437e596f", "Ken Vermette", _LGPL),
-    _kde("elarun", "style", "Elarun", "2560x1600.png",
-         "ce4d7a22554fdc4d170c56bdee699e92ef6d721f4507f963702ed866029c01ed", "Nuno Pinheiro", _LGPL),
-    _kde("flow", "style", "Flow", "5120x2880.jpg",
-         "b2f1fbe9ebf772fed224de83ee4159cc3735c633a88cc42f8f45d49ccd12efc3", "Sandra Smukaste", _CCBYSA4),
-    _kde("flying_konqui", "style", "FlyingKonqui", "2560x1600.png",
-         "856ecdf80b8253759629ae2c76d25d63d79fa81dbf05e4ee7ae0c95454e555bb", "Timothée Giet", _LGPL),
-    _kde("honeywave", "style", "Honeywave", "5120x2880.jpg",
-         "e75adbd953e9b7dc8946223e7f1f2c4a9378496e7597198f65b095356995c7ad", "Ken Vermette", _CCBYSA4),
-    _kde("ice_cold", "style", "IceCold", "5120x2880.png",
-         "4f000813086b839f4845e40bb51385e2e2afaf1df5bf55514d808f70611a63e6", "Santiago Cézar", _CCBYSA4),
-    _kde("kay", "style", "Kay", "5120x2880.png",
-         "2b2fcfe33dbf701deb524f04231a3966e40f3239baf70469318c00c3961c2458", "ruvkr", _CCBYSA4),
-    _kde("kokkini", "style", "Kokkini", "3840x2160.png",
-         "ba6fbd6ca54e4fef11e6c3e0b4f8fce21305846c7fcc2bcac6b4e15c75343d46", "Ken Vermette", _LGPL),
-    _kde("milky_way", "style", "MilkyWay", "5120x2880.png",
-         "777b501b626c0e8417167229187a787bbaf2b59c83f8343c18d1b0486e754296", "ruvkr", _CCBYSA4),
-    _kde("opal", "style", "Opal", "3840x2160.png",
-         "bdc37f083dd498c54b853a273b2518a6402dbece172cc2d7873c478d70e06b20", "Ken Vermette", _LGPL),
-    _kde("pastel_hills", "style", "PastelHills", "3200x2000.jpg",
-         "8a5f3dc3ddc75687b5cc83833acb1ec9ce0b03d6529b2dace584707485447506", "Lionel", _LGPL),
-    _kde("patak", "style", "Patak", "5120x2880.png",
-         "e8f6167bafea78c54e2b736c448ce22809cc0bd085fb3a371d71546e956e7391", "Áron Kovács", _CCBYSA4),
-    _kde("shell", "style", "Shell", "5120x2880.jpg",
-         "220d5fe725453dba2329b6733cb7094d8615f2e0bbbb8a150e9f113101c02213", "Lucas Andrade", _CCBYSA4),
-    _kde("safe_landing", "style", "SafeLanding", "5120x2880.jpg",
-         "7341ff2532d1a13a2ba35f2a9219a2c6cb070446f1aae4ce9a3a981c3bedd32f", "Louis Durrant", _CCBYSA4),
-    _gnome("adwaita_dark", "style", "adwaita-d.webp",
-           "c4b3fed40deae59f4d296b8f12b0ece7c178c4cfabe9442a260126af5a67819c"),
-    _gnome("grid_light", "style", "grid-l.webp", "5c4cb676405e7eb0d89757feb0e4ddb1f1003450066206c5ee928771f5e475af"),
-    _gnome("licorice_light", "style", "licorice-l.webp",
-           "728c5dbcb399902570deb83fa10f5c142a87ed22c05140d6b41a1894c1fd4bb9"),
-    _gnome("truchet_light", "style", "truchet-l.webp",
-           "ad1bb88c2aa30babe41f61c58f5c59a024fc73d5072ae37b7ae5035328ac0591"),
-    _gnome("truchet_dark", "style", "truchet-d.webp",
-           "1ea4da549d93dd4a7fadf08705883435f8158159d9c57e72f7cb56a758ccef15"),
-    _gnome("wood_light", "style", "wood-l.webp", "37c8e62479bc5282a0e890d0bcbe1762223cc541b79730dcfaf38b0a57d2e80e"),
-    _gnome("pixels_light", "style", "pixels-l.webp",
-           "1ee02e123d937bdcbc6ec848cda8b54f7acdddf5c0cec9f8aa6f4b2182835711"),
-    _ocv("graffiti", "style", "graf1.png", "1504b769303c7bde00fa578eeaad3c68e02aceabeb1242e556f1f8d19e4bdea5",
-         "OpenCV sample data ('Graffiti' scene, Oxford affine-covariant regions data set)"),
-    _ocv("happy_fish", "style", "HappyFish.jpg", "ade5b67347d7f89b1539c93843f3f7178782a7e34eb1fe586f4a785c3e60a432"),
-    _sk("brick", "style", "brick.png", "7966caf324f6ba843118d98f7a07746d22f6a343430add0233eca5f6eaaa8fcf",
-        "CC0-1.0", "CC0Textures 'Bricks25' (scikit-image sample data)"),
-    _sk("grass", "style", "grass.png", "b6b6022426b38936c43a4ac09635cd78af074e90f42ffa8227ac8b7452d39f89",
-        "CC0-1.0", "linolafett on DeviantArt, 'Grass 01' (scikit-image sample data)"),
-    _sk("gravel", "style", "gravel.png", "c48615b451bf1e606fbd72c0aa9f8cc0f068ab7111ef7d93bb9b0f2586440c12",
-        "CC0-1.0", "CC0Textures 'Gravel04' (scikit-image sample data)"),
-    # --- style_heldout: styles never trained on ---
-    _ocv("starry_night", "style_heldout", "starry_night.jpg",
-         "accda7a19a90f22a4a922fdc8c230167d7abf5f80882171e2cee125c5f12481d",
-         "Vincent van Gogh, The Starry Night (1889), via OpenCV sample data", license="public domain",
-         crop=STARRY_NIGHT_CROP),
-    _kde("autumn", "style_heldout", "Autumn", "2560x1600.jpg",
-         "dfded25df13f5c2dfee68cafb23f69c3efb32b8a6931d82ebbe42de9810dd1e4", "RJ Quiralta", _LGPL),
-)  # fmt: skip
-
-_BY_NAME: dict[str, Photo] = {p.name: p for p in CATALOGUE}
 _RERUN = "run `python -m synthlib data` (or `make data`) to set it up again"
 
 
@@ -330,17 +101,6 @@ def photos_dir() -> Path:
 
 def _root(cache_dir: str | Path | None) -> Path:
     return Path(cache_dir) if cache_dir is not None else photos_dir()
-
-
-def _missing_message(where: Path, reason: str) -> str:
-    debs = ", ".join(p.apt_filename for p in DEB_PACKAGES.values())
-    return (
-        f"the photographs are not set up ({reason}; looked in {where}).\n"
-        "Set them up once with `python -m synthlib data` (or `make data`): it fetches three Debian packages "
-        "(opencv-doc, plasma-workspace-wallpapers, gnome-backgrounds; about 220 MB, with `apt-get download` or "
-        "from deb.debian.org, deleted afterwards) and reads a few files shipped inside scikit-image and matplotlib.\n"
-        f"Offline: put the .deb files ({debs}) in a folder and set ${DEBS_ENV} to it before `python -m synthlib data`."
-    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -387,206 +147,6 @@ def _catalogue_record(photo: Photo) -> dict[str, Any]:
     info = photo_info(photo.name)
     info["source_sha256"] = info.pop("sha256")
     return {k: info[k] for k in _RECORD_KEYS}
-
-
-# ----------------------------------------------------------------------------------------------
-# .deb files: an ar archive holding data.tar.<xz|gz|bz2>
-# ----------------------------------------------------------------------------------------------
-
-_AR_MAGIC = b"!<arch>\n"
-_AR_HEADER = 60  # name 16, mtime 12, uid 6, gid 6, mode 8, size 10, magic 2 ("`\n")
-_TAR_MODES = {"data.tar.xz": "r|xz", "data.tar.gz": "r|gz", "data.tar.bz2": "r|bz2", "data.tar": "r|"}
-
-
-def iter_ar_members(f: BinaryIO, path: Path | str = "archive") -> Iterator[tuple[str, int, int]]:
-    """``(name, offset, size)`` of each member of the ``ar`` archive open as ``f`` (positioned at its start).
-
-    Raises CorruptDataError (naming ``path``) when ``f`` is not an ar archive or a header is damaged.
-    The caller may read or seek freely between members: the next header is found from the offsets.
-    """
-    if f.read(len(_AR_MAGIC)) != _AR_MAGIC:
-        raise CorruptDataError(f"{path}: not a .deb (no ar archive header '!<arch>'); delete it and fetch it again")
-    offset = len(_AR_MAGIC)
-    while True:
-        f.seek(offset)
-        header = f.read(_AR_HEADER)
-        if not header:
-            return
-        if len(header) < _AR_HEADER or header[58:60] != b"`\n":
-            raise CorruptDataError(f"{path}: damaged ar member header at byte {offset}; delete it and fetch it again")
-        name = header[:16].decode("ascii", "replace").strip().rstrip("/")  # GNU ar ends names with '/'
-        try:
-            size = int(header[48:58].decode("ascii").strip())
-        except ValueError:
-            raise CorruptDataError(f"{path}: bad member size in the ar header at byte {offset}") from None
-        yield name, offset + _AR_HEADER, size
-        offset += _AR_HEADER + size + (size & 1)  # data are padded to an even length
-
-
-class _Window(io.RawIOBase):
-    """Read-only view of ``size`` bytes of ``f`` from its current position (one ar member)."""
-
-    def __init__(self, f: BinaryIO, size: int) -> None:
-        self._f, self._left = f, size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = min(len(buffer), self._left)
-        if n <= 0:
-            return 0
-        data = self._f.read(n)
-        buffer[: len(data)] = data
-        self._left -= len(data)
-        return len(data)
-
-
-# What a damaged payload raises (tarfile wraps most decompression errors in ReadError, a TarError).
-_UNPACK_ERRORS = (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile)
-
-
-def extract_deb_members(deb: str | Path, wanted: Mapping[str, str | Path]) -> None:
-    """Copy the files ``wanted`` (member path inside the package -> target file) out of the ``.deb`` at ``deb``.
-
-    Member paths are as installed, without the leading ``./`` (``"usr/share/doc/x/y.jpg"``).
-    The ``data.tar`` member is streamed once, decompressed with the standard library (xz, gzip,
-    bzip2 or none) and left as soon as every wanted file is out; each file goes to the target path
-    given, never to a path taken from the archive. Raises CorruptDataError when ``deb`` is not an
-    ar archive, has no ``data.tar.*``, uses zstd (Ubuntu's; not readable with the standard library),
-    is damaged, or lacks a wanted member (all missing ones are named).
-    """
-    deb = Path(deb)
-    todo = {k.removeprefix("./"): Path(v) for k, v in wanted.items()}
-    if not todo:
-        return
-    with open(deb, "rb") as f:
-        for name, offset, size in iter_ar_members(f, deb):
-            if not name.startswith("data.tar"):
-                continue
-            if name not in _TAR_MODES:
-                zst = " (zstd, as Ubuntu builds them: Python's standard library cannot read it; use Debian's .deb)"
-                raise CorruptDataError(f"{deb}: unsupported payload {name}{zst if 'zst' in name else ''}")
-            f.seek(offset)
-            try:
-                with tarfile.open(fileobj=io.BufferedReader(_Window(f, size), 1 << 20), mode=_TAR_MODES[name]) as tf:
-                    for member in tf:
-                        key = member.name.removeprefix("./")
-                        if key not in todo or not member.isfile():
-                            continue
-                        src = tf.extractfile(member)
-                        assert src is not None  # regular files always have a stream
-                        target = todo.pop(key)
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        with src, open(target, "wb") as out:
-                            shutil.copyfileobj(src, out, 1 << 20)
-                        if not todo:
-                            return
-            except _UNPACK_ERRORS as e:
-                raise CorruptDataError(
-                    f"{deb}: cannot unpack {name} ({type(e).__name__}: {e}); delete it and fetch it again"
-                ) from e
-            missing = ", ".join(sorted(todo))
-            raise CorruptDataError(f"{deb}: {name} has no {missing}; is it the expected package and version?")
-    raise CorruptDataError(f"{deb}: no data.tar member; is it really a .deb?")
-
-
-# ----------------------------------------------------------------------------------------------
-# Fetching and verifying the .deb files
-# ----------------------------------------------------------------------------------------------
-
-
-def _apt_get_download(pkg: DebPackage, dest: Path, apt_get: str) -> Path:
-    """``apt-get download NAME=VERSION`` in ``dest`` (works without root; needs the package in apt's lists)."""
-    spec = f"{pkg.name}={pkg.version}"
-    proc = subprocess.run([apt_get, "download", spec], cwd=dest, capture_output=True, text=True, timeout=1800)
-    found = sorted(dest.glob(f"{pkg.name}_*.deb"))
-    if proc.returncode != 0 or not found:
-        tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-2:])
-        raise RuntimeError(f"`apt-get download {spec}` failed (exit {proc.returncode}): {tail}")
-    return found[0]
-
-
-def _http_download(pkg: DebPackage, dest: Path, mirror: str) -> Path:
-    """Plain download of the pool file from ``mirror`` with urllib, via a .part file."""
-    url = f"{mirror.rstrip('/')}/{pkg.pool_path}"
-    path = dest / pkg.pool_filename
-    part = path.with_name(path.name + ".part")
-    with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
-        shutil.copyfileobj(response, out, 1 << 20)
-    part.replace(path)
-    return path
-
-
-def _find_deb(pkg: DebPackage, folder: Path) -> Path | None:
-    for name in (pkg.apt_filename, pkg.pool_filename):
-        if (folder / name).is_file():
-            return folder / name
-    return None
-
-
-def fetch_deb(
-    pkg: DebPackage,
-    dest: Path,
-    *,
-    debs_dir: str | Path | None = None,
-    apt_get: str | None = None,
-    mirrors: Sequence[str] = DEBIAN_MIRRORS,
-) -> tuple[Path, bool]:
-    """Get ``pkg``'s ``.deb``: ``(path, downloaded)``; ``downloaded`` False when it came from ``debs_dir``.
-
-    Tried in order: ``debs_dir`` (a folder holding the file under apt's name, e.g.
-    ``plasma-workspace-wallpapers_4%3a5.27.5-2_all.deb``, or the pool's name); ``apt-get download``
-    into ``dest`` when ``apt_get`` (its path) is given; a plain download from each of ``mirrors`` in turn.
-    Nothing is verified here (see :func:`verify_deb`). Raises DataNotFoundError with every reason.
-    """
-    if debs_dir is not None:
-        found = _find_deb(pkg, Path(debs_dir))
-        if found is not None:
-            print(f"  using {found}", flush=True)
-            return found, False
-        print(f"  {pkg.apt_filename} is not in {debs_dir}; fetching it", flush=True)
-    t0, errors = time.perf_counter(), []
-    if apt_get is not None:
-        print(f"  fetching {pkg.name}={pkg.version} with apt-get download ...", flush=True)
-        try:
-            path = _apt_get_download(pkg, dest, apt_get)
-            print(f"  got {path.name} ({path.stat().st_size / 1e6:.0f} MB, {time.perf_counter() - t0:.0f} s)")
-            return path, True
-        except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
-            errors.append(str(e))
-            print(f"  apt-get download failed ({e}); trying a plain download", flush=True)
-    for mirror in mirrors:
-        url = f"{mirror.rstrip('/')}/{pkg.pool_path}"
-        print(f"  downloading {url} ...", flush=True)
-        try:
-            path = _http_download(pkg, dest, mirror)
-        except (OSError, ValueError) as e:  # URLError and HTTPError are OSErrors
-            errors.append(f"download of {url} failed: {e}")
-            continue
-        print(f"  got {path.name} ({path.stat().st_size / 1e6:.0f} MB, {time.perf_counter() - t0:.0f} s)")
-        return path, True
-    raise DataNotFoundError(_missing_message(dest, f"cannot get {pkg.pool_filename}: " + "; ".join(errors)))
-
-
-def verify_deb(path: Path, pkg: DebPackage, *, downloaded: bool, expected: str | None = None) -> None:
-    """Raise CorruptDataError unless the ``.deb`` at ``path`` has the SHA-256 ``expected`` (default
-    ``pkg.sha256``); a downloaded file that fails is deleted. The message names both hashes."""
-    expected = pkg.sha256 if expected is None else expected
-    actual = sha256_file(path)
-    if actual == expected:
-        return
-    if downloaded:
-        path.unlink(missing_ok=True)
-        what = "the download was damaged, or the mirror serves another build; it was deleted"
-        fix = "run `python -m synthlib data` again; if it fails the same way, report it (the pinned checksum is stale)"
-    else:
-        what = "the file is damaged, truncated or another version"
-        fix = (f"replace it with `apt-get download {pkg.name}={pkg.version}` (Debian bookworm), "
-               f"or unset ${DEBS_ENV} to download it")  # fmt: skip
-    raise CorruptDataError(
-        f"{path}: SHA-256 mismatch (expected {expected}, got {actual}); {what}. Nothing was unpacked. Fix: {fix}."
-    )
 
 
 def _verify_source(path: Path, photo: Photo, origin: str) -> None:
@@ -984,125 +544,3 @@ def _role_names(role: str, root: Path) -> list[str]:
     if not names:
         raise DataNotFoundError(_missing_message(root, f"{MANIFEST_FILE} lists no picture of role {role!r}"))
     return names
-
-
-# ----------------------------------------------------------------------------------------------
-# Random crops for training
-# ----------------------------------------------------------------------------------------------
-
-
-class RandomCrops(Dataset[Tensor]):
-    """Random square crops of the pictures of a role: a virtual epoch of ``n`` crops, each decided by ``(seed, i)``.
-
-    ``ds[i]`` is a float32 3 x crop x crop tensor in [-1, 1]: a picture drawn uniformly from
-    ``names`` (default: every prepared picture of ``role``), a square whose side is a fraction
-    ``s ~ U(scale)`` of the picture's shorter side at a uniform position, resized to ``crop``
-    (bilinear, antialiased), flipped left-right with probability 1/2 if ``flip``. The draw comes from
-    ``numpy.random.default_rng((seed, i))``, so the same (seed, i) gives the same crop in any process,
-    DataLoader worker or resumed run. :meth:`sample` draws crop ``i`` for any ``i >= 0`` (beyond ``n``
-    too), which :meth:`batches` uses for an endless, resumable batch iterator for synthlib's Trainer.
-
-    The pictures are decoded once and kept in memory as uint8, shrunk so their shorter side is at
-    most ``max_short_side`` (512: about 30 MB for the 27 training photographs). With ``scale[0] *
-    max_short_side >= crop`` no crop is ever enlarged.
-    """
-
-    def __init__(
-        self,
-        role: Role = "train",
-        crop: int = 128,
-        n: int = 10_000,
-        *,
-        scale: tuple[float, float] = (0.25, 1.0),
-        flip: bool = True,
-        seed: int = 0,
-        max_short_side: int = 512,
-        names: Sequence[str] | None = None,
-        cache_dir: str | Path | None = None,
-    ) -> None:
-        check_choice("role", role, ROLES)
-        lo, hi = scale
-        if not 0 < lo <= hi <= 1:
-            raise ValueError(f"scale must satisfy 0 < lo <= hi <= 1, got {scale}")
-        if crop < 1 or n < 1 or max_short_side < 1 or seed < 0:
-            raise ValueError(
-                f"need crop, n, max_short_side >= 1 and seed >= 0; got {crop}, {n}, {max_short_side}, {seed}"
-            )
-        root = _root(cache_dir)
-        self.names = list(names) if names is not None else _role_names(role, root)
-        self.role, self.crop, self.n, self.scale, self.flip, self.seed = role, crop, n, (lo, hi), flip, seed
-        self.images: list[Tensor] = []  # uint8 3 x H x W each
-        for name in self.names:
-            im = _read_u8(root, _entry(name, root))
-            if min(im.size) > max_short_side:
-                im = _resize_short(im, max_short_side)
-            self.images.append(_to_tensor_u8(im))
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> Tensor:
-        if not -self.n <= i < self.n:
-            raise IndexError(f"index {i} out of range for {self.n} crops")
-        return self.sample(i % self.n)
-
-    def params(self, i: int) -> tuple[int, int, int, int, bool]:
-        """Where crop ``i`` comes from: (picture index, top, left, side in stored pixels, flipped)."""
-        rng = np.random.default_rng((self.seed, i))
-        k = int(rng.integers(len(self.images)))
-        _, h, w = self.images[k].shape
-        side = max(1, min(h, w, round(rng.uniform(*self.scale) * min(h, w))))
-        top, left = int(rng.integers(h - side + 1)), int(rng.integers(w - side + 1))
-        flipped = bool(self.flip and rng.random() < 0.5)
-        return k, top, left, side, flipped
-
-    def sample(self, i: int) -> Tensor:
-        """Crop number ``i`` (any ``i >= 0``): float32 3 x crop x crop in [-1, 1]."""
-        if i < 0:
-            raise ValueError(f"crop index must be >= 0, got {i}")
-        k, top, left, side, flipped = self.params(i)
-        x = from_uint8(self.images[k][:, top : top + side, left : left + side])
-        if side != self.crop:
-            x = F.interpolate(x[None], size=(self.crop, self.crop), mode="bilinear", antialias=True,
-                              align_corners=False)[0].clamp_(-1.0, 1.0)  # fmt: skip
-        return x.flip(-1) if flipped else x
-
-    def batches(self, batch_size: int) -> CropBatches:
-        """An endless, resumable iterator of ``batch_size`` x 3 x crop x crop batches (crops 0, 1, 2, ... in order)."""
-        return CropBatches(self, batch_size)
-
-
-class CropBatches:
-    """Endless batches of :class:`RandomCrops`: batch ``k`` holds crops ``k*B .. k*B+B-1``, resumable.
-
-    ``state_dict()`` / ``load_state_dict()`` hold the position, so synthlib's Trainer resumes with
-    the exact batches an uninterrupted run would see. Crops never repeat: indices run past ``n``.
-    """
-
-    def __init__(self, crops: RandomCrops, batch_size: int) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.crops, self.batch_size, self.position = crops, batch_size, 0
-
-    def __iter__(self) -> CropBatches:
-        return self
-
-    def __next__(self) -> Tensor:
-        start, self.position = self.position, self.position + self.batch_size
-        return torch.stack([self.crops.sample(i) for i in range(start, start + self.batch_size)])
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"position": self.position, "batch_size": self.batch_size, "seed": self.crops.seed}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if (state["batch_size"], state["seed"]) != (self.batch_size, self.crops.seed):
-            raise ValueError(
-                f"checkpoint was taken with batch_size={state['batch_size']}, seed={state['seed']}, but these batches "
-                f"have batch_size={self.batch_size}, seed={self.crops.seed}; use the same ones"
-            )
-        self.position = int(state["position"])
-
-
-def content_crops(crop: int = 128, n: int = 10_000, *, seed: int = 0, **kw: Any) -> RandomCrops:
-    """Random crops of the training photographs: ``RandomCrops("train", crop, n, seed=seed, **kw)``."""
-    return RandomCrops("train", crop, n, seed=seed, **kw)

@@ -21,7 +21,7 @@ which also works as their ``feature=`` module.
 These numbers are NOT Inception-FID
 -----------------------------------
 Published FIDs use an ImageNet Inception-v3 and its 2048-d pool features on 299x299 RGB images.
-Here the features are the 128-d penultimate layer of :class:`~synthlib.models.classifier.FashionClassifier`,
+Here the features are the 128-d penultimate layer of :class:`~synthlib.nn.classifier.FashionClassifier`,
 a small CNN trained on Fashion-MNIST (``synthlib/weights/fashion_classifier.*``; see
 ``scripts/train_classifier.py``). Different network, different feature space, different
 dimension, different scale: compare these values only with each other (same weights, same number
@@ -69,9 +69,9 @@ from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
-from synthlib.data import from_uint8
-from synthlib.models.base import build
-from synthlib.models.classifier import FashionClassifier
+from synthlib.core.registry import build
+from synthlib.data.pixels import from_uint8
+from synthlib.nn.classifier import FashionClassifier
 
 __all__ = [
     "CLASSIFIER_MANIFEST", "CLASSIFIER_WEIGHTS", "ClassifierFeatures", "CorruptWeightsError", "FIDEvaluator",

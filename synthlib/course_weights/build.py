@@ -1,0 +1,403 @@
+"""Training the course weights: resumable runs under a lock, the training clock, export and the manifest entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from synthlib.core import checkpoint as ckpt_io
+from synthlib.core.checkpoint import CheckpointError
+from synthlib.course_weights.manifest import (
+    MANIFEST_FORMAT,
+    WEIGHTS_ENV,
+    _update_manifest,
+    hardware,
+    list_weights,
+    read_manifest,
+    sha256_file,
+    verify,
+    weights_dir,
+)
+from synthlib.course_weights.recipes import (
+    NAMES,
+    RECIPES,
+    Recipe,
+    command,
+    get_recipe,
+    runs_dir,
+)
+
+
+class Clock:
+    """Training time across sessions, saved in the checkpoint (``stateful``): a resumed run adds to it.
+
+    Time in the watch callback (scoring during training) is not training time and is left out. Each session
+    (start or resume) is recorded with its steps, seconds, hardware and load average. Besides wall time it counts
+    the process's CPU time (``cpu_seconds``): on a machine shared with other work, the wall time of a one-thread
+    run grows with the load, its CPU time stays close to what the run takes on the machine alone."""
+
+    def __init__(self, tiny: bool) -> None:
+        self.tiny = tiny
+        self.before = 0.0
+        self.cpu_before = 0.0
+        self.cpu_start = time.process_time()
+        self.cpu_excluded = 0.0
+        self.sessions: list[dict[str, Any]] = []
+        self.start = time.perf_counter()
+        self.excluded = 0.0
+        self.session: dict[str, Any] = {}
+        self.trainer: Any = None  # set by train(): each saved session records the step it reached
+        self.stopped: tuple[float, float] | None = None  # (perf_counter, process_time) when training ended
+        self.idle = False  # a session that trained nothing (resumed at the end of its budget) is not recorded
+
+    def begin(self, step: int) -> None:
+        self.start, self.excluded = time.perf_counter(), 0.0
+        self.cpu_start, self.cpu_excluded = time.process_time(), 0.0
+        self.session = {"date": _now(), "from_step": step, "hardware": hardware(), "loadavg_start": _loadavg()}
+
+    def stop(self) -> None:
+        """Training is over: scoring and export that follow are not training time."""
+        self.stopped = (time.perf_counter(), time.process_time())
+        self.session["loadavg_end"] = _loadavg()
+
+    def session_seconds(self) -> float:
+        if self.idle:
+            return 0.0
+        now = self.stopped[0] if self.stopped else time.perf_counter()
+        return now - self.start - self.excluded
+
+    def total(self) -> float:
+        return self.before + self.session_seconds()
+
+    def session_cpu_seconds(self) -> float:
+        if self.idle:
+            return 0.0
+        now = self.stopped[1] if self.stopped else time.process_time()
+        return now - self.cpu_start - self.cpu_excluded
+
+    def total_cpu(self) -> float:
+        return self.cpu_before + self.session_cpu_seconds()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"train_seconds": self.total(), "cpu_seconds": self.total_cpu(), "tiny": self.tiny,
+                "sessions": self.sessions_now(getattr(self.trainer, "step", None))}
+
+    def sessions_now(self, step: int | None = None) -> list[dict[str, Any]]:
+        if self.idle:
+            return list(self.sessions)
+        now = {**self.session, "seconds": round(self.session_seconds(), 1),
+               "cpu_seconds": round(self.session_cpu_seconds(), 1)}
+        now.setdefault("loadavg_end", _loadavg())
+        if step is not None:
+            now["to_step"] = step
+        return [*self.sessions, now]
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if bool(state["tiny"]) != self.tiny:
+            raise CheckpointError("this run folder holds a " + ("tiny" if state["tiny"] else "full") +
+                                  " run; delete it or use another --run-dir")
+        self.before = float(state["train_seconds"])
+        self.cpu_before = float(state.get("cpu_seconds", 0.0))
+        self.sessions = list(state["sessions"])
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _loadavg() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
+
+
+class _Log:
+    def __init__(self, path: Path, echo: bool) -> None:
+        self.path, self.echo = path, echo
+
+    def __call__(self, message: str) -> None:
+        line = f"{datetime.datetime.now().isoformat(timespec='seconds')} {message}"
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+        if self.echo:
+            print(line, flush=True)
+
+
+def _trainer_model(trainer: Any, name: str) -> nn.Module:
+    return trainer.emas[name].model if name in trainer.emas else trainer.models[name]
+
+
+def _cpu_entries(trainer: Any, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each exported model as a checkpoint entry on the CPU, contiguous (the trainer keeps channels_last)."""
+    out = {}
+    for name in names:
+        entry = ckpt_io.model_entry(_trainer_model(trainer, name))
+        entry["state"] = {k: v.detach().to("cpu").contiguous().clone() for k, v in entry["state"].items()}
+        out[name] = entry
+    return out
+
+
+def _rebuilt(entries: Mapping[str, dict[str, Any]], dtype: torch.dtype | None = None) -> dict[str, nn.Module]:
+    """Fresh float32 models from entries, their floating weights first rounded to ``dtype`` (fp16 check)."""
+    models = {}
+    for name, e in entries.items():
+        state = {k: (v.to(dtype).float() if dtype is not None and v.is_floating_point() else v)
+                 for k, v in e["state"].items()}
+        models[name] = ckpt_io.rebuild({**e, "state": state}).eval()
+    return models
+
+
+def _same_scores(a: Mapping[str, float], b: Mapping[str, float], goals: Mapping[str, str]) -> bool:
+    """Whether fp16 weights leave the chapter's metrics unchanged: within 1 % (at least 0.005) on every metric."""
+    return all(abs(a[k] - b[k]) <= max(0.01 * abs(a[k]), 0.005) for k in goals if k in a and k in b)
+
+
+def _beats(metrics: Mapping[str, float], default: Mapping[str, Any], goals: Mapping[str, str]) -> dict[str, bool]:
+    out = {}
+    for k, goal in goals.items():
+        if isinstance(default.get(k), (int, float)) and k in metrics:
+            out[k] = metrics[k] < default[k] if goal == "lower" else metrics[k] > default[k]
+    return out
+
+
+def export(recipe: Recipe, trainer: Any, clock: Clock, *, folder: Path, tiny: bool, log: Callable[[str], None]) -> dict[str, Any]:
+    """Write ``<folder>/<name>.safetensors`` (fp16 when the chapter's metrics do not change) and the manifest entry."""
+    from safetensors.torch import save_file
+
+    entries = _cpu_entries(trainer, recipe.export)
+    t0 = time.perf_counter()
+    metrics32 = recipe.score(_rebuilt(entries), tiny)
+    metrics16 = recipe.score(_rebuilt(entries, torch.float16), tiny)
+    fp16 = _same_scores(metrics32, metrics16, recipe.goals)
+    log(f"scored in {time.perf_counter() - t0:.0f} s: fp32 {_fmt(metrics32)}; fp16 {_fmt(metrics16)} -> ship "
+        f"{'fp16' if fp16 else 'fp32'}")
+    metrics = metrics16 if fp16 else metrics32
+    tensors = {f"{name}.{k}": (v.half() if fp16 and v.is_floating_point() else v)
+               for name, e in entries.items() for k, v in e["state"].items()}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{recipe.name}.safetensors"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        # one metadata key: safetensors writes its metadata map in an order that varies between processes, and the
+        # same weights must give the same bytes (and SHA-256) every time
+        save_file(tensors, tmp, metadata={"synthlib": f"{MANIFEST_FORMAT} {recipe.name}"})
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the file ships in the repository
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    default = dict(recipe.default_profile)
+    entry = {
+        "description": recipe.description,
+        "chapter": f"notebooks/{recipe.chapter}.ipynb",
+        "kind": trainer.kind,
+        "file": path.name,
+        "sha256": sha256_file(path),
+        "bytes": path.stat().st_size,
+        "dtype": "float16" if fp16 else "float32",
+        "models": {name: {"arch": e["arch"], "config": e["config"]} for name, e in entries.items()},
+        "steps": trainer.step,
+        "batch_size": recipe.batch_size,
+        "images_seen": trainer.num_img,
+        "seed": recipe.seed,
+        "train_seconds": round(clock.total(), 1),
+        "cpu_seconds": round(clock.total_cpu(), 1),
+        "hardware": hardware(),
+        "sessions": clock.sessions_now(trainer.step),
+        "command": command(recipe.name),
+        "metrics": metrics,
+        "metrics_fp32": metrics32,
+        "default_profile": default,
+        "beats_default_profile": _beats(metrics, default, recipe.goals),
+        "train_config": dataclasses.asdict(trainer.config) if dataclasses.is_dataclass(trainer.config) else None,
+        "notes": recipe.notes,
+        "tiny": tiny,
+        "date": _now(),
+    }
+    _update_manifest(folder, recipe.name, entry)
+    log(f"exported {path} ({entry['bytes'] / 1e6:.2f} MB, {entry['dtype']}, sha256 {entry['sha256'][:16]}...); "
+        f"metrics {_fmt(metrics)}; default profile {_fmt(default)}; beats it on {entry['beats_default_profile']}")
+    return entry
+
+
+def _fmt(d: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in d.items() if k != "source")
+
+
+def train(name: str, *, steps: int | None = None, tiny: bool = False, run_dir: str | os.PathLike | None = None,
+          folder: str | os.PathLike | None = None, stop_at: int | None = None, echo: bool = False,
+          checkpoint_every: int | None = None) -> dict[str, Any] | None:
+    """Train (or resume) ``name`` to its budget in ``run_dir`` (default ``runs/course-weights/NAME``), then export.
+
+    ``steps``: another budget (tests); ``tiny``: the chapter's smoke-profile sizes; ``stop_at``: stop (and
+    checkpoint) at this step without exporting, as if the run had been killed there. Returns the manifest
+    entry, or None when stopped early.
+    """
+    recipe = get_recipe(name)
+    num_steps = steps if steps is not None else (recipe.tiny_steps if tiny else recipe.steps)
+    run_dir = Path(run_dir) if run_dir is not None else runs_dir() / recipe.name
+    folder = Path(folder) if folder is not None else weights_dir()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = _lock(run_dir)
+    log = _Log(run_dir / "train.log", echo)
+    threads = torch.get_num_threads()
+    if recipe.threads is not None and not tiny:
+        torch.set_num_threads(recipe.threads)
+    try:
+        torch.manual_seed(recipe.seed)
+        trainer = recipe.build(recipe, tiny)
+        if dataclasses.is_dataclass(trainer.config) and hasattr(trainer.config, "num_steps"):
+            trainer.config.num_steps = num_steps
+        clock = Clock(tiny)
+        clock.trainer = trainer
+        trainer.run_dir = run_dir
+        trainer.checkpoint_every = checkpoint_every or recipe.checkpoint_every
+        trainer.stateful["course_clock"] = clock
+        trainer.progress = False
+        resumed_at_end = False
+        if trainer.checkpoint_path.is_file():
+            trainer.load()
+            resumed_at_end = trainer.step >= num_steps
+            log(f"resumed {recipe.name} at step {trainer.step:,}/{num_steps:,} ({clock.before:.0f} s of training so far)")
+        else:
+            log(f"started {recipe.name}: {num_steps:,} steps of batch {recipe.batch_size} "
+                f"({num_steps * recipe.batch_size:,} images), seed {recipe.seed}, {'tiny' if tiny else 'course'} sizes; "
+                f"{hardware()}")
+        clock.begin(trainer.step)
+        _add_callbacks(trainer, recipe, clock, log, num_steps, tiny)
+        target = num_steps if stop_at is None else min(stop_at, num_steps)
+        if trainer.step == num_steps and resumed_at_end:
+            clock.idle = True  # only the export is left to do: no training session to record
+            clock.stop()
+        else:
+            trainer.fit(target)
+            clock.stop()
+            trainer.save()  # again, with the clock stopped: a later export reads the same training time
+        if trainer.step < num_steps:
+            log(f"stopped at step {trainer.step:,} (checkpoint saved; run again to continue)")
+            return None
+        log(f"trained {trainer.step:,} steps, {trainer.num_img:,} images in {clock.total():.0f} s of training")
+        return export(recipe, trainer, clock, folder=folder, tiny=tiny, log=log)
+    finally:
+        torch.set_num_threads(threads)
+        lock.close()
+
+
+def _lock(run_dir: Path) -> Any:
+    """An exclusive lock on ``run_dir/lock`` (released when the process ends, however it ends), so two
+    ``make weights`` cannot train the same run at once."""
+    f = open(run_dir / "lock", "a+")
+    try:
+        import fcntl
+
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:  # not POSIX: no lock
+        pass
+    except OSError:
+        f.close()
+        raise CheckpointError(f"{run_dir} is being trained by another process (its lock file is held); wait for it, "
+                              "or stop it first") from None
+    return f
+
+
+def _add_callbacks(trainer: Any, recipe: Recipe, clock: Clock, log: Callable[[str], None], num_steps: int, tiny: bool) -> None:
+    from synthlib.core.train import Callback
+
+    state = {"step": trainer.step, "seconds": clock.session_seconds()}
+
+    def progress(tr: Any) -> None:
+        seconds = clock.session_seconds()
+        rate = (tr.step - state["step"]) / max(seconds - state["seconds"], 1e-9)
+        state.update(step=tr.step, seconds=seconds)
+        losses = {k: h["value"][-1] for k, h in tr.history.items() if k.endswith("loss") and h["value"]}
+        eta = (num_steps - tr.step) / max(rate, 1e-9)
+        log(f"step {tr.step:,}/{num_steps:,} ({100 * tr.step / num_steps:.0f} %), {tr.num_img:,} images, "
+            f"{clock.total():.0f} s training ({clock.total_cpu():.0f} s CPU), {rate:.1f} steps/s, eta {eta / 60:.0f} min, "
+            f"load {_loadavg()}; "
+            + ", ".join(f"{k} {v:.3g}" for k, v in losses.items()))
+
+    def watch(tr: Any) -> None:
+        t0, c0 = time.perf_counter(), time.process_time()
+        models = {name: _trainer_model(tr, name) for name in recipe.export}
+        modes = {name: m.training for name, m in models.items()}
+        scores = recipe.watch(models, tiny)  # type: ignore[misc]
+        for name, m in models.items():
+            m.train(modes[name])
+        spent = time.perf_counter() - t0
+        clock.excluded += spent
+        clock.cpu_excluded += time.process_time() - c0
+        state["seconds"] = clock.session_seconds()
+        for k, v in scores.items():
+            tr.log(f"watch/{k}", v)
+        log(f"watch at step {tr.step:,}: {_fmt(scores)} ({spent:.0f} s, not counted as training)")
+
+    trainer.callbacks.append(Callback(every=recipe.log_every if not tiny else 2, fn=progress))
+    if recipe.watch is not None and not tiny:
+        trainer.callbacks.append(Callback(every=recipe.watch_every, fn=watch))
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m synthlib.course_weights", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="verb", required=True)
+    t = sub.add_parser("train", help="train (or resume) and export course weights; no NAME: every name not yet "
+                                     "in the manifest, in order")
+    t.add_argument("names", nargs="*", metavar="NAME")
+    t.add_argument("--steps", type=int, default=None, help="another step budget (for trials; the manifest records it)")
+    t.add_argument("--tiny", action="store_true", help="the chapter's smoke-profile sizes (for tests)")
+    t.add_argument("--run-dir", default=None, help="the run folder (default runs/course-weights/NAME)")
+    t.add_argument("--out", default=None, help=f"the weights folder (default ${WEIGHTS_ENV} or synthlib/weights/course)")
+    sub.add_parser("list", help="list the course weights")
+    v = sub.add_parser("verify", help="check every built file against its SHA-256")
+    v.add_argument("names", nargs="*", metavar="NAME")
+    args = parser.parse_args(argv)
+    try:
+        if args.verb == "list":
+            for item in list_weights():
+                state = "built" if item["available"] else ("not built" if item["recipe"] else "no recipe yet")
+                print(f"course:{item['name']:<18} [{state}] {item['description']}")
+                if item["steps"]:
+                    took = (f", {item['train_seconds'] / 60:.0f} min" if item.get("train_seconds") else "")
+                    print(f"  {'':18} {item['steps']:,} steps x {item['batch_size']}{took}; "
+                          f"scores {_fmt(item.get('metrics') or {})}; default profile {_fmt(item['default_profile'] or {})}")
+            return 0
+        if args.verb == "verify":
+            for name in args.names or [n for n, e in read_manifest().items()]:
+                print(f"ok {verify(name)}")
+            return 0
+        names = args.names
+        if not names:
+            built = read_manifest(args.out)
+            names = [n for n in RECIPES if n not in built]
+            skipped = [n for n in NAMES if n not in RECIPES]
+            print(f"course weights to train: {', '.join(names) or 'none'}"
+                  + (f" (no recipe yet: {', '.join(skipped)})" if skipped else ""), flush=True)
+        if len(names) > 1 and args.run_dir:
+            parser.error("--run-dir takes one NAME")
+        for name in names:
+            train(name, steps=args.steps, tiny=args.tiny, run_dir=args.run_dir, folder=args.out, echo=True)
+        return 0
+    except CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,363 @@
+"""The course weights' recipes: for each name, the chapter's models, trainer, budget in steps and scores.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from synthlib.core.checkpoint import CheckpointError
+
+PREFIX = "course:"
+
+# Every name issue 23 asks for, in the order `make weights` trains them. A name without a recipe yet is listed
+# (with "no recipe yet") but not trained.
+NAMES = ("dcgan-fashion", "diffusion-fashion", "stylegan-fashion", "vae-fashion", "flow-fashion", "pix2pix-emoji",
+         "cyclegan-emoji", "fast-style-NAME", "adain", "stylegan-emoji", "inpaint", "sr-x4")  # fmt: skip
+
+
+def runs_dir() -> Path:
+    """Where training runs go: ``<runs root>/course-weights`` (``runs/`` unless ``$SYNTHLIB_RUNS_ROOT``)."""
+    from synthlib.core.runs import runs_root
+
+    return runs_root() / "course-weights"
+
+
+def command(name: str) -> str:
+    return f"make weights NAME={name}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Recipes
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One course weight: how to build its trainer (the chapter's recipe), its budget, how to score it.
+
+    build:   ``build(recipe, tiny) -> Trainer`` with its data; the chapter's models, config and trainer factory
+             (``tiny``: the chapter's smoke-profile sizes, for tests). Seeded by :func:`train` before the call.
+    score:   ``score(models, tiny) -> {metric: value}``: the chapter's metrics of the exported models
+             (``{"G_ema": ...}``), on as many samples as the chapter's default profile (fewer when ``tiny``).
+    watch:   a cheaper score logged to ``train.log`` every ``watch_every`` steps (None: no watch).
+    goals:   per metric, ``"lower"`` or ``"higher"`` is better (what "beats the default profile" means).
+    default_profile: the chapter's default-profile numbers, with their ``"source"``.
+    export:  the trainer's models that ship (the averaged generator).
+    threads: torch threads while training (None: torch's default).
+    """
+
+    name: str
+    chapter: str
+    description: str
+    kind: str
+    steps: int
+    batch_size: int
+    seed: int
+    build: Callable[[Recipe, bool], Any]
+    score: Callable[[dict[str, nn.Module], bool], dict[str, float]]
+    goals: Mapping[str, str]
+    default_profile: Mapping[str, Any]
+    watch: Callable[[dict[str, nn.Module], bool], dict[str, float]] | None = None
+    export: tuple[str, ...] = ("G_ema",)
+    threads: int | None = None
+    checkpoint_every: int = 2000
+    log_every: int = 500
+    watch_every: int = 5000
+    tiny_steps: int = 6
+    notes: str = ""
+
+    @property
+    def images(self) -> int:
+        return self.steps * self.batch_size
+
+
+# ---------------------------------------------------------------------------------------------- Fashion-MNIST
+@functools.lru_cache(maxsize=4)
+def _fashion_evaluator(num_real: int, kid_subsets: int) -> tuple[Any, Tensor]:
+    """Chapters 2, 5 and 7's ruler: FID/KID against the first ``num_real`` test images, and their features."""
+    from synthlib.data.fashion import load_fashion_mnist_uint8
+    from synthlib.data.pixels import from_uint8
+    from synthlib.metrics.fid import FIDEvaluator, classifier_features
+
+    test_u8, _ = load_fashion_mnist_uint8("test")
+    real = from_uint8(test_u8[:num_real])
+    return FIDEvaluator(real, kid_subsets=kid_subsets), classifier_features(real)
+
+
+def fashion_scores(images: Tensor, *, num_real: int, kid_subsets: int) -> dict[str, float]:
+    """FID, KID x 1000, precision and recall of 28 px images in the Fashion-MNIST classifier's features, as the
+    chapters compute them (:class:`~synthlib.metrics.fid.FIDEvaluator`, ``precision_recall`` with k = 3)."""
+    from synthlib.metrics.fid import classifier_features
+    from synthlib.metrics.prdc import precision_recall
+
+    evaluate, real_features = _fashion_evaluator(num_real, kid_subsets)
+    r = evaluate(images)
+    return {"fid": r["fid"], "kid_x1000": 1000 * r["kid_mean"],
+            **precision_recall(real_features, classifier_features(images)), "num_samples": len(images)}
+
+
+GAN_GOALS = {"fid": "lower", "kid_x1000": "lower", "precision": "higher", "recall": "higher"}
+
+
+def _fashion_u8() -> Tensor:
+    from synthlib.data.fashion import load_fashion_mnist_uint8
+
+    return load_fashion_mnist_uint8("train")[0]
+
+
+# dcgan-fashion: chapter 2's improved DCGAN (lr 2e-3, lazy R1, EMA), default-profile sizes
+def _dcgan_build(r: Recipe, tiny: bool) -> Any:
+    from synthlib.data.batches import TensorBatches
+    from synthlib.data.pixels import from_uint8
+    from synthlib.gan.dcgan import DCGANDiscriminator, DCGANGenerator
+    from synthlib.gan.phases import GANConfig, gan_trainer
+
+    z_dim, base = (16, 8) if tiny else (64, 32)  # chapter 2's smoke / default sizes
+    G = DCGANGenerator(DCGANGenerator.Config(z_dim=z_dim, img_size=28, img_channels=1, base_channels=base))
+    D = DCGANDiscriminator(DCGANDiscriminator.Config(img_size=28, img_channels=1, base_channels=base, norm="batch"))
+    cfg = GANConfig(loss="nonsaturating", z_dim=z_dim, batch_size=r.batch_size, lr_g=2e-3, lr_d=2e-3,
+                    betas=(0.5, 0.999), r1_gamma=0.1, r1_every=16,
+                    ema_half_life_img=1000 if tiny else 10_000, ema_rampup=0.05)  # the full profile's half-life
+    data = TensorBatches(_fashion_u8(), batch_size=r.batch_size, seed=r.seed, transform=from_uint8)
+    return gan_trainer(G, D, data, cfg, kind="dcgan", progress=False)
+
+
+def _dcgan_score(models: dict[str, nn.Module], tiny: bool, num: int | None = None) -> dict[str, float]:
+    from synthlib.sample import sample
+
+    n = num or (200 if tiny else 5000)  # chapter 2: num_fake_eval = num_real_eval = 5000, eval_seed = 7, 50 KID subsets
+    return fashion_scores(sample(models["G_ema"], n, seed=7), num_real=n, kid_subsets=5 if tiny else 50)
+
+
+def _dcgan_watch(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    from synthlib.sample import sample
+
+    # chapter 2's check during training: 1,000 samples (seed 99) against the 5,000 real test images
+    n = 100 if tiny else 1000
+    out = fashion_scores(sample(models["G_ema"], n, seed=99), num_real=200 if tiny else 5000, kid_subsets=5)
+    return {k: out[k] for k in ("fid", "precision", "recall")}
+
+
+RECIPES: dict[str, Recipe] = {}
+
+
+def _register(recipe: Recipe) -> Recipe:
+    RECIPES[recipe.name] = recipe
+    return recipe
+
+
+_register(Recipe(
+    name="dcgan-fashion", chapter="02_dcgan",
+    description="chapter 2's improved DCGAN (lr 2e-3, lazy R1, EMA) on Fashion-MNIST, 28 px, G_ema",
+    kind="dcgan", steps=50_000, batch_size=64, seed=0,
+    build=_dcgan_build, score=_dcgan_score, watch=_dcgan_watch, goals=GAN_GOALS,
+    default_profile={"fid": 6.4, "kid_x1000": 74.0, "precision": 0.62, "recall": 0.72, "steps": 5458,
+                     "train_seconds": 210,
+                     "source": "notebooks/02_dcgan.ipynb, 'What the numbers say' (default profile, make course "
+                               "2026-11-24): improved G_ema, 5,000 samples"},
+    threads=1,  # chapter 2 trains its small networks on one thread (two are slower on a busy 2-core CPU)
+    checkpoint_every=5000, log_every=1000, watch_every=5000,
+    notes="chapter 2's default-profile sizes (z_dim 64, 32 base channels) and recipe; EMA half-life 10,000 images "
+          "(the full profile's: a long run averages over more)",
+))
+
+
+# diffusion-fashion: chapter 7's class-conditional U-Net, epsilon prediction, cosine schedule
+def _denoiser_build(process: str) -> Callable[[Recipe, bool], Any]:
+    def build(r: Recipe, tiny: bool) -> Any:
+        from synthlib.data.batches import TensorBatches
+        from synthlib.data.fashion import load_fashion_mnist_uint8
+        from synthlib.data.pixels import from_uint8
+        from synthlib.likelihood.diffusion import DiffusionConfig, denoiser_trainer
+        from synthlib.likelihood.networks import DiffusionUNet
+
+        arch = dict(channels=(8, 16), patch=2) if tiny else dict(channels=(32, 64), patch=2)  # smoke / default
+        model = DiffusionUNet(DiffusionUNet.Config(num_classes=10, process=process, schedule="cosine", **arch))
+        cfg = DiffusionConfig(batch_size=r.batch_size, lr=2e-3 if tiny else 1e-3,
+                              ema_half_life_img=100 if tiny else 200_000)  # the full profile's half-life
+        train_u8, train_labels = load_fashion_mnist_uint8("train")
+        data = TensorBatches(train_u8, train_labels, batch_size=r.batch_size, seed=r.seed, transform=from_uint8)
+        return denoiser_trainer(model, data, cfg, log_every=25)
+    return build
+
+
+def _denoiser_images(G: nn.Module, n: int, *, steps: int, w: float, seed: int = 3, batch: int = 500) -> Tensor:
+    """Chapter 7's ``sample_with``: n class-balanced samples (labels 0..9 in turn) from noise seeded ``seed``."""
+    from synthlib.likelihood.diffusion import generate
+
+    g = torch.Generator().manual_seed(seed)
+    noise, labels = torch.randn(n, 1, 28, 28, generator=g), torch.arange(n) % 10
+    with torch.no_grad():
+        return torch.cat([generate(G, noise[i:i + batch], labels[i:i + batch], steps=steps, guidance=w, generator=g)
+                          for i in range(0, n, batch)])
+
+
+def _denoiser_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    """Chapter 7's table: 1,000 class-balanced samples, 20 sampler steps (DDIM / Euler), w = 0 and w = 2
+    (the chapter's ``guidance``); FID/KID against the first 1,000 test images, precision, recall, class accuracy."""
+    import numpy as np
+
+    from synthlib.metrics.fid import per_class_accuracy
+
+    n, steps = (100, 4) if tiny else (1000, 20)
+    out: dict[str, float] = {}
+    for w, prefix in ((0.0, ""), (2.0, "w2_")):
+        images = _denoiser_images(models["G_ema"], n, steps=steps, w=w)
+        s = fashion_scores(images, num_real=n, kid_subsets=5 if tiny else 50)
+        s["class_accuracy"] = float(np.nanmean(per_class_accuracy(images, torch.arange(n) % 10)))
+        out.update({f"{prefix}{k}": v for k, v in s.items() if not (prefix and k == "num_samples")})
+    out["sampler_steps"] = steps
+    return out
+
+
+def _denoiser_watch(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    images = _denoiser_images(models["G_ema"], 500, steps=20, w=0.0)
+    s = fashion_scores(images, num_real=1000, kid_subsets=5)
+    return {k: s[k] for k in ("fid", "precision", "recall")}
+
+
+DENOISER_GOALS = {**GAN_GOALS, "class_accuracy": "higher"}
+
+_register(Recipe(
+    name="diffusion-fashion", chapter="07_likelihood",
+    description="chapter 7's class-conditional diffusion U-Net (epsilon prediction, cosine schedule) on "
+                "Fashion-MNIST, G_ema; DDIM sampling, classifier-free guidance",
+    kind="diffusion", steps=21_000, batch_size=64, seed=0,
+    build=_denoiser_build("diffusion"), score=_denoiser_score, watch=_denoiser_watch, goals=DENOISER_GOALS,
+    default_profile={"fid": 17.5, "recall": 0.61, "class_accuracy": 0.55, "train_seconds": 240,
+                     "source": "notebooks/07_likelihood.ipynb, 'What the numbers say' (default profile, 2026-11-25): "
+                               "diffusion, DDIM 20 steps, w = 0, 1,000 samples"},
+    threads=1,  # a busy 2-core machine: two threads run this U-Net several times slower than one
+    checkpoint_every=1000, log_every=250, watch_every=4000,
+    notes="chapter 7's default-profile U-Net (channels 32, 64; patch 2) and learning rate 1e-3; EMA half-life "
+          "200,000 images (the full profile's: a long run averages over more)",
+))
+
+
+_register(Recipe(
+    name="flow-fashion", chapter="07_likelihood",
+    description="chapter 7's class-conditional U-Net trained by flow matching (straight paths) on Fashion-MNIST, "
+                "G_ema; Euler sampling, classifier-free guidance",
+    kind="flow", steps=24_000, batch_size=64, seed=0,
+    build=_denoiser_build("flow"), score=_denoiser_score, watch=_denoiser_watch, goals=DENOISER_GOALS,
+    default_profile={"fid": 13.7, "train_seconds": 120,
+                     "source": "notebooks/07_likelihood.ipynb, 'What the numbers say' (default profile, 2026-11-25): "
+                               "flow matching, Euler 20 steps, w = 0, 1,000 samples"},
+    threads=1, checkpoint_every=1000, log_every=250, watch_every=4000,
+    notes="the diffusion-fashion recipe with the flow-matching objective, as chapter 7 trains both",
+))
+
+
+# vae-fashion: chapter 7's convolutional VAE (z 16), the ELBO with beta = 1
+def _vae_build(r: Recipe, tiny: bool) -> Any:
+    from synthlib.data.batches import TensorBatches
+    from synthlib.data.pixels import from_uint8
+    from synthlib.likelihood.diffusion import VAEConfig, vae_trainer
+    from synthlib.likelihood.networks import ConvVAE
+
+    size = dict(z_dim=4, channels=(8, 16), hidden=32) if tiny else dict(z_dim=16)  # chapter 7's smoke / default
+    vae = ConvVAE(ConvVAE.Config(**size))
+    cfg = VAEConfig(batch_size=r.batch_size, beta=1.0)
+    data = TensorBatches(_fashion_u8(), batch_size=r.batch_size, seed=r.seed, transform=from_uint8)
+    return vae_trainer(vae, data, cfg, log_every=25)
+
+
+def _vae_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    from synthlib.sample import sample
+
+    n = 100 if tiny else 1000  # chapter 7: num_eval = 1000 prior samples, seed 1, 50 KID subsets
+    return fashion_scores(sample(models["G_ema"], n, seed=1), num_real=n, kid_subsets=5 if tiny else 50)
+
+
+_register(Recipe(
+    name="vae-fashion", chapter="07_likelihood",
+    description="chapter 7's convolutional VAE (z 16, Gaussian decoder, the ELBO) on Fashion-MNIST, G_ema",
+    kind="vae", steps=20_000, batch_size=128, seed=0,
+    build=_vae_build, score=_vae_score, watch=lambda models, tiny: {k: v for k, v in _vae_score(models, tiny).items()
+                                                                   if k in ("fid", "precision", "recall")},
+    goals=GAN_GOALS, tiny_steps=6,
+    default_profile={"fid": 28.0, "recall": 0.37, "train_seconds": 45,
+                     "source": "notebooks/07_likelihood.ipynb, 'What the numbers say' (default profile, 2026-11-25): "
+                               "VAE z 16 after 45 s, 1,000 prior samples"},
+    threads=1, checkpoint_every=2000, log_every=500, watch_every=5000,
+    notes="chapter 7's default-profile VAE and recipe (batch 128, lr 2e-3, decoder sigma 0.3, EMA half-life 10,000 "
+          "images)",
+))
+
+
+# stylegan-fashion: chapter 5's StyleGAN2 generator against StyleGAN2's own residual D, the paper's regularisers
+def _stylegan_build(r: Recipe, tiny: bool) -> Any:
+    from synthlib.data.batches import TensorBatches
+    from synthlib.data.pixels import from_uint8
+    from synthlib.stylegan.discriminator import StyleGANDiscriminator
+    from synthlib.stylegan.generator import StyleGANGenerator
+    from synthlib.stylegan.training import StyleGANConfig, pad_to_32, stylegan_trainer
+
+    arch = (dict(base_channels=4, max_channels=16, z_dim=16, n_mlp=1) if tiny        # chapter 5's smoke sizes
+            else dict(base_channels=16, max_channels=128, z_dim=64, n_mlp=2))        # ... and default sizes
+    G = StyleGANGenerator(StyleGANGenerator.Config(img_size=32, img_channels=1, w_dim=arch["z_dim"], output="linear",
+                                                   **arch))
+    D = StyleGANDiscriminator(StyleGANDiscriminator.Config(img_size=32, img_channels=1,
+                                                           base_channels=arch["base_channels"],
+                                                           max_channels=arch["max_channels"]))
+    # chapter 5's full profile: StyleGAN2's regularisers (R1 0.05, path length 2, mixing 0.9), lr 2.5e-3
+    cfg = StyleGANConfig(batch_size=r.batch_size, lr=2.5e-3, r1_gamma=0.05, pl_weight=2.0, mixing_prob=0.9,
+                         augment="", ema_half_life_img=100 if tiny else 20_000)
+    data = TensorBatches(_fashion_u8(), batch_size=r.batch_size, seed=r.seed, transform=lambda u8: pad_to_32(from_uint8(u8)))
+    return stylegan_trainer(G, D, data, cfg, progress=False)
+
+
+def _stylegan_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    from synthlib.sample import sample
+    from synthlib.stylegan.training import crop_to_28
+
+    n = 200 if tiny else 5000  # chapter 5: num_eval = 5000, samples seed 1 cropped to 28 px, 50 KID subsets
+    return fashion_scores(crop_to_28(sample(models["G_ema"], n, seed=1)), num_real=n, kid_subsets=5 if tiny else 50)
+
+
+def _stylegan_watch(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    from synthlib.sample import sample
+    from synthlib.stylegan.training import crop_to_28
+
+    s = fashion_scores(crop_to_28(sample(models["G_ema"], 1000, seed=99)), num_real=5000, kid_subsets=5)
+    return {k: s[k] for k in ("fid", "precision", "recall")}
+
+
+_register(Recipe(
+    name="stylegan-fashion", chapter="05_stylegan",
+    description="chapter 5's StyleGAN2 (mapping network, modulated convs, noise) with StyleGAN2's own residual D and "
+                "the paper's regularisers (lazy R1, path length, style mixing) on Fashion-MNIST at 32 px, G_ema",
+    kind="stylegan", steps=20_000, batch_size=32, seed=0,
+    build=_stylegan_build, score=_stylegan_score, watch=_stylegan_watch, goals=GAN_GOALS,
+    default_profile={"fid": 7.1, "recall": 0.50, "train_seconds": 300,
+                     "stylegan2_pair": {"fid": 42.0, "recall": 0.0004, "train_seconds": 150},
+                     "source": "README / notebooks/05_stylegan.ipynb (default profile): the StyleGAN generator against "
+                               "chapter 2's batch-norm D after 300 s; the StyleGAN2 pair (this recipe's D) after 150 s"},
+    threads=1, checkpoint_every=1000, log_every=250, watch_every=2500,
+    notes="chapter 5's default-profile sizes (base 16, max 128 channels, z/w 64, 2 mapping layers), StyleGAN2's "
+          "residual D with minibatch std, the full profile's regularisers and EMA half-life (20,000 images)",
+))
+
+
+def resolve_name(name: str) -> str:
+    """``"course:NAME"`` or ``"NAME"`` -> ``"NAME"``; an unknown name raises CheckpointError naming the known ones."""
+    name = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    if name in RECIPES or name in NAMES:
+        return name
+    close = difflib.get_close_matches(name, [*RECIPES, *NAMES], n=1)
+    hint = f" (did you mean course:{close[0]}?)" if close else ""
+    raise CheckpointError(f"course:{name} is not a course weight{hint}; the names are: {', '.join(NAMES)}")
+
+
+def get_recipe(name: str) -> Recipe:
+    name = resolve_name(name)
+    if name not in RECIPES:
+        raise CheckpointError(f"course:{name} has no training recipe yet (issue 23); recipes: {', '.join(RECIPES)}")
+    return RECIPES[name]

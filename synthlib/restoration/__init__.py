@@ -1,0 +1,73 @@
+"""Restoration (chapter 6): inpainting, denoising and super-resolution, classical and learned.
+
+``classical`` (degradations, masks, the classical methods and the scores), ``inpaint_net``, ``sr_net`` and
+``dip_net`` (the networks), ``learned`` (their recipes and applying them), ``dip`` (the deep image prior),
+``painter_widget`` (the mask painter).
+"""
+
+from synthlib.restoration.classical import (
+    add_noise,
+    apply_mask,
+    box_mask,
+    denoise_nl_means,
+    denoise_tv,
+    downscale,
+    inpaint_biharmonic,
+    inpaint_telea,
+    psnr,
+    scores,
+    sigma_from_255,
+    ssim,
+    stroke_mask,
+    upscale,
+)
+from synthlib.restoration.dip import DIPConfig, DIPResult, deep_image_prior
+from synthlib.restoration.dip_net import DIPNet, dip_input
+from synthlib.restoration.inpaint_net import (
+    GatedConv2d,
+    InpaintUNet,
+    PartialConv2d,
+    biharmonic_fill,
+    composite,
+    harmonic_fill,
+    pad_to_multiple,
+)
+from synthlib.restoration.learned import (
+    KINDS,
+    MASK_KINDS,
+    PERCEPTUAL_LAYERS,
+    SR_PERCEPTUAL_LAYERS,
+    DownscaledBatches,
+    InpaintConfig,
+    MaskedBatches,
+    MaskKind,
+    RestorationModel,
+    SRConfig,
+    gram_loss,
+    hole_total_variation,
+    hole_valid_l1,
+    inpaint_loss_terms,
+    inpaint_phases,
+    inpaint_term_gradients,
+    inpaint_term_weights,
+    inpaint_trainer,
+    inpaint_with,
+    load_restoration_model,
+    perceptual_loss,
+    random_hole,
+    sr_phases,
+    sr_trainer,
+    upscale_with,
+)
+from synthlib.restoration.sr_net import SRResNet
+
+__all__ = [
+    "DIPConfig", "DIPNet", "DIPResult", "DownscaledBatches", "GatedConv2d", "InpaintConfig", "InpaintUNet", "KINDS",
+    "MASK_KINDS", "MaskKind", "MaskedBatches", "PERCEPTUAL_LAYERS", "PartialConv2d", "RestorationModel", "SRConfig",
+    "SRResNet", "SR_PERCEPTUAL_LAYERS", "add_noise", "apply_mask", "biharmonic_fill", "box_mask", "composite",
+    "deep_image_prior", "denoise_nl_means", "denoise_tv", "dip_input", "downscale", "gram_loss", "harmonic_fill",
+    "hole_total_variation", "hole_valid_l1", "inpaint_biharmonic", "inpaint_loss_terms", "inpaint_phases",
+    "inpaint_telea", "inpaint_term_gradients", "inpaint_term_weights", "inpaint_trainer", "inpaint_with",
+    "load_restoration_model", "pad_to_multiple", "perceptual_loss", "psnr", "random_hole", "scores",
+    "sigma_from_255", "sr_phases", "sr_trainer", "ssim", "stroke_mask", "upscale", "upscale_with"
+]

@@ -1,0 +1,195 @@
+"""The shared training loop: phases, EMA, checkpoints, exact resume, NaN handling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import torch
+from torch import nn
+
+from synthlib.core import checkpoint as ckpt_io
+from synthlib.core.registry import register
+from synthlib.core.train import EMA, Callback, NonFiniteLossError, Phase, Trainer, autocast_dtype, pick_device
+from synthlib.data import Ring2D, ToyBatches
+from synthlib.gan import losses
+
+
+@register
+class TinyMLP(nn.Module):
+    @dataclass
+    class Config:
+        in_dim: int = 2
+        out_dim: int = 2
+        hidden: int = 16
+
+    def __init__(self, config: Config) -> None:
+        super().__init__()
+        self.config = config
+        self.net = nn.Sequential(nn.Linear(config.in_dim, config.hidden), nn.ReLU(), nn.Linear(config.hidden, config.out_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+@dataclass
+class RunConfig:
+    z_dim: int = 4
+    lr: float = 1e-3
+
+
+def make_trainer(tmp_path, *, checkpoint_every=0, seed=0, nan_at=None, r1_every=2):
+    """A complete little GAN run: D step, R1 every `r1_every` steps, G step, EMA."""
+    torch.manual_seed(seed)
+    cfg = RunConfig()
+    G = TinyMLP(TinyMLP.Config(in_dim=cfg.z_dim))
+    D = TinyMLP(TinyMLP.Config(out_dim=1))
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
+    calls = {"step": 0}
+
+    def d_step(real, scratch):
+        z = torch.randn(real.shape[0], cfg.z_dim, device=real.device)
+        scratch["fake"] = fake = G(z)
+        loss = losses.d_logistic_loss(D(real).flatten(), D(fake.detach()).flatten())
+        calls["step"] += 1
+        if nan_at is not None and calls["step"] == nan_at + 1:
+            loss = loss * float("nan")
+        return loss
+
+    def d_reg(real, scratch):
+        real = real.detach().requires_grad_(True)
+        return 0.5 * losses.r1_penalty(real, D(real).flatten()) * r1_every
+
+    def g_step(real, scratch):
+        return losses.g_nonsaturating_loss(D(scratch["fake"]).flatten())
+
+    phases = [
+        Phase("D", d_step, opt_d),
+        Phase("D_r1", d_reg, opt_d, every=r1_every, fp32=True),
+        Phase("G", g_step, opt_g, freeze=[D]),
+    ]
+    return Trainer(
+        models={"G": G, "D": D}, phases=phases, data=ToyBatches(Ring2D(), batch_size=32, seed=seed),
+        config=cfg, kind="test-gan", ema=EMA(G, half_life_img=500), device="cpu",
+        run_dir=tmp_path, checkpoint_every=checkpoint_every, log_every=3, progress=False,
+    )
+
+
+def all_weights(trainer: Trainer) -> dict[str, torch.Tensor]:
+    return {f"{n}.{k}": v.clone() for n, m in trainer._all_models().items() for k, v in m.state_dict().items()}
+
+
+def test_resume_matches_uninterrupted_run_exactly(tmp_path):
+    straight = make_trainer(tmp_path / "a")
+    straight.fit(20)
+
+    first = make_trainer(tmp_path / "b", checkpoint_every=7)
+    first.fit(9)  # stopped after step 9 (its last checkpoint is written then)
+    assert (tmp_path / "b" / "checkpoint.pt").exists()
+    # A fresh process would rebuild everything with a different RNG state; simulate that.
+    torch.manual_seed(1234)
+    resumed = make_trainer(tmp_path / "b", checkpoint_every=7, seed=0)
+    resumed.load()
+    assert resumed.step == 9
+    resumed.fit(20)
+
+    a, b = all_weights(straight), all_weights(resumed)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert straight.history["G/loss"]["value"] == resumed.history["G/loss"]["value"]
+
+
+def test_phases_run_on_their_schedule_and_history_is_recorded(tmp_path):
+    trainer = make_trainer(tmp_path, r1_every=4)
+    history = trainer.fit(12)
+    assert history["D/loss"]["step"] == list(range(12))
+    assert history["D_r1/loss"]["step"] == [0, 4, 8]
+    assert trainer.num_img == 12 * 32
+
+
+def test_frozen_module_gets_no_gradient(tmp_path):
+    trainer = make_trainer(tmp_path)
+    D = trainer.models["D"]
+    seen = []
+    g_phase = trainer.phases[-1]
+    inner = g_phase.loss
+
+    def spy(batch, scratch):
+        seen.append([p.requires_grad for p in D.parameters()])
+        return inner(batch, scratch)
+
+    g_phase.loss = spy
+    trainer.fit(2)
+    assert seen and not any(any(flags) for flags in seen)
+    assert all(p.requires_grad for p in D.parameters())  # restored after the step
+
+
+def test_nan_loss_stops_with_step_and_phase_and_keeps_last_checkpoint(tmp_path):
+    trainer = make_trainer(tmp_path, checkpoint_every=1, nan_at=5)
+    with pytest.raises(NonFiniteLossError, match=r"D/loss became nan at step 5"):
+        trainer.fit(20)
+    saved = ckpt_io.load(tmp_path / "checkpoint.pt", kind="test-gan")
+    assert saved["step"] == 5
+    for entry in saved["models"].values():
+        assert all(torch.isfinite(t).all() for t in entry["state"].values())
+
+
+def test_checkpoint_is_safe_and_rebuilds_models(tmp_path):
+    trainer = make_trainer(tmp_path, checkpoint_every=5)
+    trainer.fit(5)
+    raw = torch.load(tmp_path / "checkpoint.pt", weights_only=True)  # no pickled code
+    assert raw["step"] == 5 and raw["config"] == {"z_dim": 4, "lr": 1e-3}
+    assert set(raw["optimizers"]) == {"D", "G"}  # D and D_r1 share one optimizer
+    models = ckpt_io.load_models(tmp_path / "checkpoint.pt", kind="test-gan")
+    z = torch.randn(8, 4)
+    with torch.no_grad():
+        assert torch.equal(models["G_ema"](z), trainer.ema.model(z))
+    assert not list(tmp_path.glob("*.tmp"))  # the atomic write left nothing behind
+
+
+def test_checkpoint_errors_are_clear(tmp_path):
+    with pytest.raises(ckpt_io.CheckpointError, match="does not exist"):
+        ckpt_io.load(tmp_path / "missing.pt")
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ckpt_io.CheckpointError, match="is a text file, not a synthlib checkpoint"):
+        ckpt_io.load(tmp_path / "notes.txt")
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "plain.pt")
+    with pytest.raises(ckpt_io.CheckpointError, match="not a synthlib checkpoint"):
+        ckpt_io.load(tmp_path / "plain.pt")
+    trainer = make_trainer(tmp_path)
+    trainer.save()
+    with pytest.raises(ckpt_io.CheckpointError, match="'test-gan' checkpoint, but a 'dcgan'"):
+        ckpt_io.load(tmp_path / "checkpoint.pt", kind="dcgan")
+
+
+def test_ema_half_life_in_images():
+    src = nn.Linear(1, 1, bias=False)
+    ema = EMA(src, half_life_img=64, rampup=None)
+    with torch.no_grad():
+        src.weight.fill_(1.0)
+        ema.model.weight.fill_(0.0)
+    for _ in range(8):  # 8 steps x 8 images = one half-life
+        ema.update(batch_size=8, num_img=10_000)
+    assert ema.model.weight.item() == pytest.approx(0.5, abs=1e-6)
+    assert EMA(src, 1000, rampup=0.05).beta(10, num_img=100) == pytest.approx(0.5 ** (10 / 5))
+
+
+def test_callbacks_run_on_schedule_and_at_the_end(tmp_path):
+    trainer = make_trainer(tmp_path)
+    steps = []
+    trainer.callbacks.append(Callback(every=4, fn=lambda t: steps.append(t.step)))
+    trainer.fit(10)
+    assert steps == [4, 8, 10]
+
+
+def test_device_and_precision_choice():
+    assert pick_device("cpu").type == "cpu"
+    assert autocast_dtype(torch.device("cpu")) is None  # CPU trains in fp32 by default
+    if not torch.cuda.is_available():
+        assert pick_device("auto").type in ("cpu", "mps")
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            pick_device("cuda")
+    with pytest.raises(ValueError, match="'precision'"):
+        autocast_dtype(torch.device("cpu"), "fp8")
