@@ -1,26 +1,9 @@
-"""A latent-space explorer for image generators, usable with or without a browser.
+"""The plumbing every explorer shares: seeds, PNG images for the widgets, pictures side by side.
 
-All the logic lives in plain functions and in :class:`LatentExplorer`, whose methods return
-image tensors; :func:`explorer_ui` only wires ipywidgets (imported lazily, there) to them::
-
-    explorer = LatentExplorer(G_ema, z_dim=cfg.z_dim, num_classes=10, device=device)
-    img = explorer.render(seed=3, offsets=[2.0, 0.0, -1.0], label=7)   # (C, H, W) in [-1, 1]
-    strip = explorer.interpolation_strip(3, 4, steps=8)                # (8, C, H, W)
-    explorer_ui(explorer, class_names=FASHION_MNIST_CLASSES)           # the interactive version
-
-Directions (GANSpace-style, Haerkoenen et al. 2020, with G's output images as the features)
--------------------------------------------------------------------------------------------
-1. Draw ``num_samples`` latents z ~ N(0, I) and generate their images y = G(z) (flattened).
-2. PCA of the images: the top ``k`` principal components of y, and each image's coordinates
-   (scores) x on them. For a conditional G the images are centred per class first, so the
-   components describe variation *within* a class (pose, thickness, brightness), not between
-   classes, which the class label already controls.
-3. Map the components back into z-space by least squares, ``U = argmin_U sum_j ||x_j U - z_j||^2``:
-   row i of U is the change of z that goes with one unit of component i.
-4. Orthonormalise the rows of U (QR, in order, keeping each row's sign).
-
-Because z ~ N(0, I), z's projection on any unit direction has standard deviation 1, so a slider
-offset of 2 moves z by two standard deviations along that direction.
+Each family's explorer (``gan/latent_widget.py``, ``translation/compare_widget.py``, ``style/mixer_widget.py``,
+``stylegan/stylegan_widget.py``, ``restoration/painter_widget.py``, ``likelihood/diffusion_widget.py``) keeps its
+logic in plain methods that return image tensors, which tests call without a browser, and wires ipywidgets to them
+in a ``*_ui`` function that imports ipywidgets lazily. What they all need is here, once.
 """
 
 from __future__ import annotations
@@ -33,10 +16,6 @@ import torch
 from torch import Tensor, nn
 
 from synthlib.data.pixels import to_uint8
-
-# ----------------------------------------------------------------------------------------------
-# Principal directions
-# ----------------------------------------------------------------------------------------------
 
 
 def check_seed(seed: Any, name: str = "seed") -> int:
@@ -75,7 +54,7 @@ def to_png(image: Tensor, scale: int = 4) -> bytes:
 
 
 # ----------------------------------------------------------------------------------------------
-# Side-by-side comparison of image-to-image models (chapter 3)
+# Side by side (chapter 3's viewer, chapter 6's painter)
 # ----------------------------------------------------------------------------------------------
 
 

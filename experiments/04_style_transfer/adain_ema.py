@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
 
     t = adain_trainer(dec, vgg, pairs, cfg, device="cpu", progress=False, callbacks=[Callback(30, score)])
     t0 = time.time()
-    t.fit(10**6, max_seconds=secs)
+    t.fit(max_seconds=secs)
     elapsed = time.time() - t0
     print("steps", t.step, "s", elapsed)
     final = [r for r in rows if r["step"] >= t.step - 100]

@@ -155,8 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.time()
     history = []
     for c in range(3):
-        t.fit(10**6, max_seconds=secs / 3)
-        img = sample(t.emas["G_ema"].model, 2000, seed=1)
+        t.fit(max_seconds=secs / 3)
+        img = sample(t.model("G_ema"), 2000, seed=1)
         elapsed = time.time() - t0
         v = score_values(img)
         print(f"{gk}/{dk} aug={policy or '-'} n={len(train)} step {t.step} {elapsed:.0f}s", scores(v), flush=True)

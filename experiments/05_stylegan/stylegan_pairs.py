@@ -303,9 +303,9 @@ def main(argv: list[str] | None = None) -> None:
     for c in range(3):
         prev_step = t.step
         # --steps N: a fixed number of steps instead of a time budget (compares pairs whose steps cost differently)
-        t.fit((c + 1) * args.steps // 3) if args.steps else t.fit(10**6, max_seconds=secs / 3)
+        t.fit((c + 1) * args.steps // 3) if args.steps else t.fit(max_seconds=secs / 3)
         el = time.time() - t0
-        img = crop_to_28(sample(t.emas['G_ema'].model, 2000, seed=1))
+        img = crop_to_28(sample(t.model("G_ema"), 2000, seed=1))
         if args.grid:  # --grid PREFIX: 64 of G_ema's samples as PREFIX_STEP.png
             torchvision.utils.save_image(img[:64].clamp(-1, 1) * 0.5 + 0.5, f"{args.grid}_{t.step}.png", nrow=8)
         pr = precision_recall(real_features, classifier_features(img))
@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> None:
             row["raw"] = {"fid": raw_fid, "precision": pr['precision'], "recall": pr['recall']}
             line += f" | raw FID {raw_fid:.1f} P {pr['precision']:.3f} R {pr['recall']:.3f}"
         if args.eval_noise and gk in ("sg", "sgt"):  # G_ema with fresh per-pixel noise (sample() uses the fixed noise buffers)
-            m, gen = t.emas['G_ema'].model, torch.Generator().manual_seed(1)
+            m, gen = t.model("G_ema"), torch.Generator().manual_seed(1)
             with torch.no_grad():
                 img = torch.cat([m(torch.randn(250, 64, generator=gen), noise_mode=args.eval_noise).clamp(-1, 1)
                                  for _ in range(8)])

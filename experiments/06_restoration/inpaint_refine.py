@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     evaluate()  # step 0: the untrained network (with a prefill: where the training starts from)
     t0 = time.time()
     for chunk in range(6):
-        t.fit(10**6, max_seconds=secs / 6)
+        t.fit(max_seconds=secs / 6)
         evaluate()
     elapsed = time.time() - t0
     print("steps", t.step, elapsed)

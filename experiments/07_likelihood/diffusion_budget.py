@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     tr = denoiser_trainer(model, TensorBatches(x_u8, y, batch_size=batch, transform=from_uint8),
                           DiffusionConfig(batch_size=batch, lr=lr), device="cpu")
     t0 = time.perf_counter()
-    tr.fit(10**9, max_seconds=seconds)
+    tr.fit(max_seconds=seconds)
     el = time.perf_counter() - t0
     loss = tr.history[process + '/loss']['value'][-1]
     print(f"{tr.step} steps in {el:.0f} s ({tr.step/el:.2f}/s), loss {loss:.4f}", flush=True)

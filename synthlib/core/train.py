@@ -151,6 +151,52 @@ class Callback:
 History = dict[str, dict[str, list[float]]]
 
 
+class FitResult(dict):
+    """What :meth:`Trainer.fit` returns: the run's whole history (a dict, ``{key: {"step": [...], "value": [...]}}``)
+    plus what this call did: ``steps`` and ``images`` trained, ``seconds`` of wall time."""
+
+    def __init__(self, history: History, *, steps: int, images: int, seconds: float) -> None:
+        super().__init__(history)
+        self.steps, self.images, self.seconds = steps, images, seconds
+
+    def __repr__(self) -> str:
+        return f"FitResult(steps={self.steps}, images={self.images}, seconds={self.seconds:.1f}, keys={sorted(self)})"
+
+
+@dataclass
+class Recipe:
+    """What a family builds from its config for the loop -- the same shape for every family.
+
+    models:   the trained models by name (``{"G": G, "D": D}``); saved in checkpoints.
+    phases:   the :class:`Phase` list, taken in order at every step.
+    data:     the batches (resumable if it has ``state_dict``/``load_state_dict``).
+    config:   the config saved in checkpoints; kind: what the checkpoint holds (``"dcgan"``, ``"inpaint"``...).
+    ema:      an :class:`EMA` (saved as ``G_ema``) or ``{name: EMA}``; stateful: other state a resumed run needs.
+    frozen:   networks the phases use that nothing trains (a VGG feature extractor): placed on the run's device
+              and memory format like the models, never saved.
+    precision: a requirement of the method that overrides the run's setting (the VAE's ELBO runs in fp32);
+              None: the run decides.
+
+    The run's own settings -- device, precision, compile, channels_last, distributed, progress, checkpoints,
+    callbacks -- are not part of a recipe: :meth:`Trainer.from_recipe` takes them, the same for every family.
+    """
+
+    models: dict[str, nn.Module]
+    phases: list[Phase]
+    data: Iterator[Any]
+    config: Any
+    kind: str
+    ema: EMA | dict[str, EMA] | None = None
+    stateful: dict[str, Any] = field(default_factory=dict)
+    frozen: list[nn.Module] = field(default_factory=list)
+    precision: Precision | None = None
+
+
+#: The run's settings every family's trainer factory accepts (``**run``), passed on to :class:`Trainer`.
+RUN_SETTINGS = ("device", "precision", "run_dir", "checkpoint_every", "log_every", "callbacks", "progress",
+                "channels_last", "compile", "distributed")
+
+
 @dataclass
 class Trainer:
     """Runs phases over batches; owns device, precision, EMA, logging and checkpoints.
@@ -229,6 +275,30 @@ class Trainer:
             for model in self.models.values():  # not the EMA copy: it only samples
                 model.compile()
 
+    @classmethod
+    def from_recipe(cls, recipe: Recipe, **run: Any) -> Trainer:
+        """The Trainer for ``recipe`` with the run's settings (any of :data:`RUN_SETTINGS`)."""
+        unknown = sorted(set(run) - set(RUN_SETTINGS))
+        if unknown:
+            raise TypeError(f"unknown run setting(s) {unknown}; a trainer takes {', '.join(RUN_SETTINGS)}")
+        if run.get("callbacks") is None:
+            run.pop("callbacks", None)
+        if recipe.precision is not None:
+            run["precision"] = recipe.precision
+        trainer = cls(models=recipe.models, phases=recipe.phases, data=recipe.data, config=recipe.config,
+                      kind=recipe.kind, ema=recipe.ema, stateful=recipe.stateful, **run)
+        for module in recipe.frozen:
+            trainer.place(module)
+        return trainer
+
+    def model(self, name: str) -> nn.Module:
+        """A model by its checkpoint name: a trained one (``"G"``) or an averaged one (``"G_ema"``)."""
+        if name in self.models:
+            return self.models[name]
+        if name in self.emas:
+            return self.emas[name].model
+        raise KeyError(f"this trainer has no model {name!r}; it has {sorted(self._all_models())}")
+
     def _seed_rank(self) -> None:
         """Give ranks > 0 their own random stream (noise, z) so that they do not all draw rank 0's;
         rank 0 keeps its own, so one process and rank 0 of many draw the same."""
@@ -251,12 +321,30 @@ class Trainer:
         return models
 
     def _name_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Each optimiser named after the models whose parameters it updates (``"D"``, ``"G_AB+G_BA"``), so that
+        reordering or renaming phases does not change a checkpoint's keys; a phase's name if it updates none."""
+        owners = {id(p): name for name, m in self.models.items() for p in m.parameters()}
         named: dict[str, torch.optim.Optimizer] = {}
         for phase in self.phases:
-            known = [n for n, o in named.items() if o is phase.optimizer]
-            if not known:
-                named[phase.name] = phase.optimizer
+            if any(o is phase.optimizer for o in named.values()):
+                continue
+            params = [p for g in phase.optimizer.param_groups for p in g["params"]]
+            models = sorted({owners[id(p)] for p in params if id(p) in owners}, key=list(self.models).index)
+            name = "+".join(models) or phase.name
+            if name in named:
+                name = f"{name}@{phase.name}"
+            named[name] = phase.optimizer
         return named
+
+    def _legacy_optimizer_names(self) -> dict[str, str]:
+        """Checkpoints written before optimisers were named by their models keyed them by the first phase
+        that stepped each one: {old key: new key}."""
+        legacy: dict[str, str] = {}
+        for phase in self.phases:
+            for name, opt in self._optimizers.items():
+                if opt is phase.optimizer and name not in legacy.values():
+                    legacy[phase.name] = name
+        return legacy
 
     def _to_device(self, batch: Any) -> Any:
         if isinstance(batch, Tensor):
@@ -353,21 +441,27 @@ class Trainer:
             ema.update(global_batch_size, self.num_img)
         self.step += 1
 
-    def fit(self, num_steps: int, *, max_seconds: float | None = None) -> History:
-        """Train until ``self.step == num_steps`` (or ``max_seconds`` of wall time have passed).
+    def fit(self, num_steps: int | None = None, *, max_seconds: float | None = None) -> FitResult:
+        """Train until ``self.step == num_steps``, or for ``max_seconds`` of wall time, whichever comes first
+        (one of them is needed). Returns the history with what this call did (steps, images, seconds).
 
         Resuming: build the same objects, call :meth:`load`, then ``fit`` with the same
         ``num_steps``; the run continues where the checkpoint left it.
         """
         from tqdm.auto import tqdm
 
+        if num_steps is None and max_seconds is None:
+            raise ValueError("fit needs num_steps or max_seconds (or both)")
+        if max_seconds is not None and not (math.isfinite(max_seconds) and max_seconds >= 0):
+            raise ValueError(f"max_seconds must be a finite number >= 0, got {max_seconds}")
         for m in self.models.values():
             m.train()
         start = time.perf_counter()
+        first_step, first_img = self.step, self.num_img
         bar = tqdm(total=num_steps, initial=self.step, disable=not self.progress or not dist_utils.is_main(),
                    desc=self.kind, dynamic_ncols=True)
         try:
-            while self.step < num_steps:
+            while num_steps is None or self.step < num_steps:
                 self.train_step(next(self.data))
                 last = self.step == num_steps
                 if self.step % self.log_every == 0 or last:
@@ -388,7 +482,8 @@ class Trainer:
             self._flush()
         finally:
             bar.close()
-        return self.history
+        return FitResult(self.history, steps=self.step - first_step, images=self.num_img - first_img,
+                         seconds=time.perf_counter() - start)
 
     # ----------------------------------------------------------------------------------------
     @property
@@ -437,8 +532,16 @@ class Trainer:
             )
         for name, model in models.items():
             model.load_state_dict(state["models"][name]["state"])
+        saved = state["optimizers"]
+        if set(saved) != set(self._optimizers):
+            legacy = self._legacy_optimizer_names()
+            saved = {legacy.get(k, k): v for k, v in saved.items()}
+            if set(saved) != set(self._optimizers):
+                raise ckpt_io.CheckpointError(
+                    f"checkpoint has optimisers {sorted(state['optimizers'])}, this trainer has {sorted(self._optimizers)}"
+                )
         for name, opt in self._optimizers.items():
-            opt.load_state_dict(state["optimizers"][name])
+            opt.load_state_dict(saved[name])
         for name, scaler in self.scalers.items():
             scaler.load_state_dict(state["scalers"][name])
         if state["data"] is not None and hasattr(self.data, "load_state_dict"):

@@ -136,15 +136,11 @@ class _Log:
             print(line, flush=True)
 
 
-def _trainer_model(trainer: Any, name: str) -> nn.Module:
-    return trainer.emas[name].model if name in trainer.emas else trainer.models[name]
-
-
 def _cpu_entries(trainer: Any, names: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Each exported model as a checkpoint entry on the CPU, contiguous (the trainer keeps channels_last)."""
     out = {}
     for name in names:
-        entry = ckpt_io.model_entry(_trainer_model(trainer, name))
+        entry = ckpt_io.model_entry(trainer.model(name))
         entry["state"] = {k: v.detach().to("cpu").contiguous().clone() for k, v in entry["state"].items()}
         out[name] = entry
     return out
@@ -332,7 +328,7 @@ def _add_callbacks(trainer: Any, recipe: Recipe, clock: Clock, log: Callable[[st
 
     def watch(tr: Any) -> None:
         t0, c0 = time.perf_counter(), time.process_time()
-        models = {name: _trainer_model(tr, name) for name in recipe.export}
+        models = {name: tr.model(name) for name in recipe.export}
         modes = {name: m.training for name, m in models.items()}
         scores = recipe.watch(models, tiny)  # type: ignore[misc]
         for name, m in models.items():

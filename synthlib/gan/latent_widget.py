@@ -1,4 +1,26 @@
-"""Chapter 2's latent explorer: interpolate between seeds (lerp, slerp) and move along principal directions.
+"""Chapter 2's latent explorer for image generators, usable with or without a browser.
+
+All the logic lives in plain functions and in :class:`LatentExplorer`, whose methods return
+image tensors; :func:`explorer_ui` only wires ipywidgets (imported lazily, there) to them::
+
+    explorer = LatentExplorer(G_ema, z_dim=cfg.z_dim, num_classes=10, device=device)
+    img = explorer.render(seed=3, offsets=[2.0, 0.0, -1.0], label=7)   # (C, H, W) in [-1, 1]
+    strip = explorer.interpolation_strip(3, 4, steps=8)                # (8, C, H, W)
+    explorer_ui(explorer, class_names=FASHION_MNIST_CLASSES)           # the interactive version
+
+Directions (GANSpace-style, Haerkoenen et al. 2020, with G's output images as the features)
+-------------------------------------------------------------------------------------------
+1. Draw ``num_samples`` latents z ~ N(0, I) and generate their images y = G(z) (flattened).
+2. PCA of the images: the top ``k`` principal components of y, and each image's coordinates
+   (scores) x on them. For a conditional G the images are centred per class first, so the
+   components describe variation *within* a class (pose, thickness, brightness), not between
+   classes, which the class label already controls.
+3. Map the components back into z-space by least squares, ``U = argmin_U sum_j ||x_j U - z_j||^2``:
+   row i of U is the change of z that goes with one unit of component i.
+4. Orthonormalise the rows of U (QR, in order, keeping each row's sign).
+
+Because z ~ N(0, I), z's projection on any unit direction has standard deviation 1, so a slider
+offset of 2 moves z by two standard deviations along that direction.
 """
 
 from __future__ import annotations

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
-from synthlib.core.train import EMA, Callback, Phase, Precision, Trainer
+from synthlib.core.train import EMA, Phase, Recipe, Trainer
 from synthlib.gan import losses
 
 LossName = Literal["minimax", "nonsaturating", "lsgan", "hinge", "wgan", "wgan-gp"]
@@ -114,22 +113,11 @@ def gan_trainer(
     *,
     kind: str,
     run_config: Any = None,
-    run_dir: str | Path | None = None,
-    checkpoint_every: int = 0,
-    callbacks: list[Callback] | None = None,
-    device: str | torch.device = "auto",
-    precision: Precision = "auto",
-    log_every: int = 10,
-    progress: bool = True,
-    channels_last: bool | None = None,
-    compile: bool = False,
+    **run: Any,
 ) -> Trainer:
-    """A :class:`~synthlib.core.train.Trainer` for a GAN, with an EMA of G when the config asks for one."""
+    """A :class:`~synthlib.core.train.Trainer` for a GAN, with an EMA of G when the config asks for one.
+    ``run``: the run's settings (:data:`~synthlib.core.train.RUN_SETTINGS`: device, precision, compile, ...)."""
     ema = EMA(G, cfg.ema_half_life_img, rampup=cfg.ema_rampup) if cfg.ema_half_life_img > 0 else None
-    return Trainer(
-        models={"G": G, "D": D}, phases=gan_phases(G, D, cfg), data=data,
-        config=run_config if run_config is not None else cfg, kind=kind, ema=ema,
-        device=device, precision=precision, run_dir=run_dir, checkpoint_every=checkpoint_every,
-        log_every=log_every, callbacks=callbacks or [], progress=progress,
-        channels_last=channels_last, compile=compile,
-    )
+    recipe = Recipe(models={"G": G, "D": D}, phases=gan_phases(G, D, cfg), data=data,
+                    config=run_config if run_config is not None else cfg, kind=kind, ema=ema)
+    return Trainer.from_recipe(recipe, **run)

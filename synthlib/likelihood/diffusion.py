@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -34,7 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthlib.core.config import check_choice, check_min
-from synthlib.core.train import EMA, Callback, Phase, Precision, Trainer
+from synthlib.core.train import EMA, Phase, Recipe, Trainer
 from synthlib.likelihood.networks import ConvVAE, DiffusionUNet
 
 Sampler = Literal["ddim", "ddpm", "euler", "heun"]
@@ -86,11 +85,12 @@ class VAEConfig:
             raise ValueError(f"VAEConfig: beta must be >= 0 and decoder_std > 0, got {self.beta}, {self.decoder_std}")
 
 
-def vae_trainer(vae: ConvVAE, data: Iterator[Any], cfg: VAEConfig, *, run_dir: str | Path | None = None,
-                run_config: Any = None, callbacks: list[Callback] | None = None, device: str | torch.device = "auto",
-                checkpoint_every: int = 0, progress: bool = False, log_every: int = 10) -> Trainer:
+def vae_trainer(vae: ConvVAE, data: Iterator[Any], cfg: VAEConfig, *, run_config: Any = None, **run: Any) -> Trainer:
     """Maximise the (beta-weighted) ELBO; logs the reconstruction and KL terms (nats per image).
-    The checkpoint's kind is "vae", its models "G" (encoder and decoder) and, with an EMA, "G_ema"."""
+    The checkpoint's kind is "vae", its models "G" (encoder and decoder) and, with an EMA, "G_ema".
+    The ELBO runs in fp32 whatever the run's precision: it sums log-likelihoods over every pixel and
+    exponentiates log-variances, terms kept out of fp16/bf16.
+    ``run``: the run's settings (:data:`~synthlib.core.train.RUN_SETTINGS`: device, precision, compile, ...)."""
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.lr, fused=True)
 
     def elbo_step(batch: Any, scratch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
@@ -100,10 +100,9 @@ def vae_trainer(vae: ConvVAE, data: Iterator[Any], cfg: VAEConfig, *, run_dir: s
         return loss, {"recon": terms["recon"].mean().detach(), "kl": terms["kl"].mean().detach()}
 
     ema = EMA(vae, cfg.ema_half_life_img) if cfg.ema_half_life_img > 0 else None
-    return Trainer(models={"G": vae}, phases=[Phase("elbo", elbo_step, opt)], data=data, ema=ema,
-                   config=run_config if run_config is not None else cfg, kind="vae", run_dir=run_dir,
-                   checkpoint_every=checkpoint_every, callbacks=callbacks or [], device=device,
-                   progress=progress, log_every=log_every, precision="fp32")
+    recipe = Recipe(models={"G": vae}, phases=[Phase("elbo", elbo_step, opt)], data=data, ema=ema,
+                    config=run_config if run_config is not None else cfg, kind="vae", precision="fp32")
+    return Trainer.from_recipe(recipe, **run)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -235,14 +234,13 @@ class DiffusionConfig:
             raise ValueError(f"DiffusionConfig.label_dropout must be in [0, 1), got {self.label_dropout}")
 
 
-def denoiser_trainer(model: DiffusionUNet, data: Iterator[Any], cfg: DiffusionConfig, *, run_dir: str | Path | None = None,
-                     run_config: Any = None, callbacks: list[Callback] | None = None,
-                     device: str | torch.device = "auto", precision: Precision = "auto", checkpoint_every: int = 0,
-                     progress: bool = False, log_every: int = 10) -> Trainer:
+def denoiser_trainer(model: DiffusionUNet, data: Iterator[Any], cfg: DiffusionConfig, *, run_config: Any = None,
+                     **run: Any) -> Trainer:
     """A Trainer for the model's process (``model.config.process``), with an EMA ("G_ema") of the network.
 
     Batches are images or ``(images, labels)``; labels are used when the model is class-conditional.
     The checkpoint's kind is the process ("diffusion" or "flow"), its models "G" and "G_ema".
+    ``run``: the run's settings (:data:`~synthlib.core.train.RUN_SETTINGS`: device, precision, compile, ...).
     """
     mcfg = model.config
     schedule = NoiseSchedule.of(model) if mcfg.process == "diffusion" else None
@@ -256,10 +254,9 @@ def denoiser_trainer(model: DiffusionUNet, data: Iterator[Any], cfg: DiffusionCo
         return flow_loss(model, x, labels)
 
     ema = EMA(model, cfg.ema_half_life_img, rampup=cfg.ema_rampup) if cfg.ema_half_life_img > 0 else None
-    return Trainer(models={"G": model}, phases=[Phase(mcfg.process, step, opt)], data=data,
-                   config=run_config if run_config is not None else cfg, kind=mcfg.process, ema=ema,
-                   run_dir=run_dir, checkpoint_every=checkpoint_every, callbacks=callbacks or [], device=device,
-                   precision=precision, progress=progress, log_every=log_every)
+    recipe = Recipe(models={"G": model}, phases=[Phase(mcfg.process, step, opt)], data=data,
+                    config=run_config if run_config is not None else cfg, kind=mcfg.process, ema=ema)
+    return Trainer.from_recipe(recipe, **run)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthlib.core.config import check_choice, check_min
-from synthlib.core.train import EMA, Phase, Precision, Trainer
+from synthlib.core.train import EMA, Phase, Recipe, Trainer
 from synthlib.gan import losses
 from synthlib.gan.losses import gram_matrix
 from synthlib.restoration.classical import (
@@ -317,25 +317,21 @@ def _check_encoder(cfg: Any, vgg: nn.Module | None, what: str) -> None:
 
 def inpaint_trainer(
     G: nn.Module, data: Iterator[Any], cfg: InpaintConfig, *, vgg: nn.Module | None = None,
-    D: nn.Module | None = None, run_dir: str | Path | None = None, checkpoint_every: int = 0,
-    device: str | torch.device = "auto", precision: Precision = "auto", progress: bool = True, log_every: int = 10,
-    callbacks: list | None = None,
+    D: nn.Module | None = None, **run: Any,
 ) -> Trainer:
-    """A Trainer of kind ``"inpaint"`` (models ``G`` [, ``D``] [, ``G_ema``]) over batches ``(images, holes)``."""
+    """A Trainer of kind ``"inpaint"`` (models ``G`` [, ``D``] [, ``G_ema``]) over batches ``(images, holes)``.
+    ``run``: the run's settings (:data:`~synthlib.core.train.RUN_SETTINGS`: device, precision, compile, ...)."""
     if cfg.needs_vgg:
         _check_encoder(cfg, vgg, "InpaintConfig")
     if (cfg.adv_weight > 0) != (D is not None):
         raise ValueError("InpaintConfig.adv_weight > 0 needs a discriminator D, and a D needs adv_weight > 0")
     models = {"G": G} if D is None else {"G": G, "D": D}
-    trainer = Trainer(
+    recipe = Recipe(
         models=models, phases=inpaint_phases(G, cfg, vgg if cfg.needs_vgg else None, D), data=data, config=cfg,
-        kind="inpaint", ema=EMA(G, cfg.ema_half_life_img) if cfg.ema_half_life_img > 0 else None, device=device,
-        precision=precision, run_dir=run_dir, checkpoint_every=checkpoint_every, progress=progress,
-        log_every=log_every, callbacks=callbacks or [],
-    )  # fmt: skip
-    if vgg is not None:
-        trainer.place(vgg)  # VGG16Features is frozen (eval, no grad) from construction
-    return trainer
+        kind="inpaint", ema=EMA(G, cfg.ema_half_life_img) if cfg.ema_half_life_img > 0 else None,
+        frozen=[vgg] if vgg is not None else [],  # VGG16Features is frozen (eval, no grad) from construction
+    )
+    return Trainer.from_recipe(recipe, **run)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -412,10 +408,10 @@ def sr_phases(G: nn.Module, cfg: SRConfig, vgg: nn.Module | None = None, D: nn.M
 
 def sr_trainer(
     G: nn.Module, data: Iterator[Any], cfg: SRConfig, *, vgg: nn.Module | None = None, D: nn.Module | None = None,
-    run_dir: str | Path | None = None, checkpoint_every: int = 0, device: str | torch.device = "auto",
-    precision: Precision = "auto", progress: bool = True, log_every: int = 10, callbacks: list | None = None,
+    **run: Any,
 ) -> Trainer:
-    """A Trainer of kind ``"sr"`` (models ``G`` [, ``D``] [, ``G_ema``]) over batches ``(low, high)``."""
+    """A Trainer of kind ``"sr"`` (models ``G`` [, ``D``] [, ``G_ema``]) over batches ``(low, high)``.
+    ``run``: the run's settings (:data:`~synthlib.core.train.RUN_SETTINGS`: device, precision, compile, ...)."""
     if getattr(G, "config", None) is not None and getattr(G.config, "scale", cfg.factor) != cfg.factor:
         raise ValueError(f"the network upscales x{G.config.scale} but SRConfig.factor is {cfg.factor}")
     if cfg.perceptual_weight > 0:
@@ -423,15 +419,12 @@ def sr_trainer(
     if (cfg.adv_weight > 0) != (D is not None):
         raise ValueError("SRConfig.adv_weight > 0 needs a discriminator D, and a D needs adv_weight > 0")
     models = {"G": G} if D is None else {"G": G, "D": D}
-    trainer = Trainer(
+    recipe = Recipe(
         models=models, phases=sr_phases(G, cfg, vgg if cfg.perceptual_weight > 0 else None, D), data=data,
         config=cfg, kind="sr", ema=EMA(G, cfg.ema_half_life_img) if cfg.ema_half_life_img > 0 else None,
-        device=device, precision=precision, run_dir=run_dir, checkpoint_every=checkpoint_every, progress=progress,
-        log_every=log_every, callbacks=callbacks or [],
-    )  # fmt: skip
-    if vgg is not None:
-        trainer.place(vgg)  # VGG16Features is frozen (eval, no grad) from construction
-    return trainer
+        frozen=[vgg] if vgg is not None else [],
+    )
+    return Trainer.from_recipe(recipe, **run)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthlib.core.config import check_choice
-from synthlib.core.train import EMA, Phase, Precision, Trainer
+from synthlib.core.train import EMA, Phase, Recipe, Trainer
 from synthlib.nn.vgg import ALL_LAYERS, VGG16_LAYERS, VGG16Features
 from synthlib.style.gatys import (
     JOHNSON_CONTENT,
@@ -106,23 +106,17 @@ def _ema(name: str, model: nn.Module, half_life_img: float) -> dict[str, EMA] | 
 
 
 def fast_style_trainer(
-    net: nn.Module, vgg: VGG16Features, style: Tensor, data: Iterator[Any], cfg: FastStyleConfig,
-    *, run_dir: str | Path | None = None, checkpoint_every: int = 0, device: str | torch.device = "auto",
-    precision: Precision = "auto", progress: bool = True, log_every: int = 10, callbacks: list | None = None,
+    net: nn.Module, vgg: VGG16Features, style: Tensor, data: Iterator[Any], cfg: FastStyleConfig, **run: Any,
 ) -> Trainer:
-    """A Trainer of kind ``"fast-style"`` (model ``net``) over batches of content crops."""
+    """A Trainer of kind ``"fast-style"`` (model ``net``) over batches of content crops.
+    ``run``: the run's settings (:data:`~synthlib.core.train.RUN_SETTINGS`: device, precision, compile, ...)."""
     from synthlib.core.train import pick_device
 
-    dev = pick_device(device)
-    vgg.to(dev)
-    phases = fast_style_phases(net, vgg, style.to(dev), cfg)
-    trainer = Trainer(
-        models={"net": net}, phases=phases, data=data, config=cfg, kind="fast-style", device=dev,
-        ema=_ema("net", net, cfg.ema_half_life_img), precision=precision, run_dir=run_dir,
-        checkpoint_every=checkpoint_every, progress=progress, log_every=log_every, callbacks=callbacks or [],
-    )  # fmt: skip
-    trainer.place(vgg)
-    return trainer
+    run["device"] = dev = pick_device(run.get("device", "auto"))
+    vgg.to(dev)  # the style's targets are computed once, on the run's device
+    recipe = Recipe(models={"net": net}, phases=fast_style_phases(net, vgg, style.to(dev), cfg), data=data, config=cfg,
+                    kind="fast-style", ema=_ema("net", net, cfg.ema_half_life_img), frozen=[vgg])
+    return Trainer.from_recipe(recipe, **run)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -194,23 +188,18 @@ def adain_phases(decoder: nn.Module, vgg: VGG16Features, cfg: AdaINConfig) -> li
 
 
 def adain_trainer(
-    decoder: nn.Module, vgg: VGG16Features, data: Iterator[Any], cfg: AdaINConfig,
-    *, run_dir: str | Path | None = None, checkpoint_every: int = 0, device: str | torch.device = "auto",
-    precision: Precision = "auto", progress: bool = True, log_every: int = 10, callbacks: list | None = None,
+    decoder: nn.Module, vgg: VGG16Features, data: Iterator[Any], cfg: AdaINConfig, **run: Any,
 ) -> Trainer:
-    """A Trainer of kind ``"adain"`` (model ``decoder``) over batches ``(content crops, style crops)``."""
+    """A Trainer of kind ``"adain"`` (model ``decoder``) over batches ``(content crops, style crops)``.
+    ``run``: the run's settings (:data:`~synthlib.core.train.RUN_SETTINGS`: device, precision, compile, ...)."""
     if cfg.vgg_weights != vgg.config.weights or cfg.vgg_arch != vgg.config.arch:
         raise ValueError(f"AdaINConfig.vgg_weights/vgg_arch = {cfg.vgg_weights!r}/{cfg.vgg_arch!r} but the encoder has "
                          f"{vgg.config.weights!r}/{vgg.config.arch!r}")
     if getattr(decoder, "config", None) is not None and decoder.config.layer != cfg.layer:
         raise ValueError(f"decoder is for {decoder.config.layer!r}, AdaINConfig.layer is {cfg.layer!r}")
-    trainer = Trainer(
-        models={"decoder": decoder}, phases=adain_phases(decoder, vgg, cfg), data=data, config=cfg, kind="adain",
-        ema=_ema("decoder", decoder, cfg.ema_half_life_img), device=device, precision=precision, run_dir=run_dir,
-        checkpoint_every=checkpoint_every, progress=progress, log_every=log_every, callbacks=callbacks or [],
-    )  # fmt: skip
-    trainer.place(vgg)
-    return trainer
+    recipe = Recipe(models={"decoder": decoder}, phases=adain_phases(decoder, vgg, cfg), data=data, config=cfg,
+                    kind="adain", ema=_ema("decoder", decoder, cfg.ema_half_life_img), frozen=[vgg])
+    return Trainer.from_recipe(recipe, **run)
 
 
 @torch.no_grad()

@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -36,7 +35,7 @@ from torch import Tensor, nn
 
 from synthlib.core import distributed as dist_utils
 from synthlib.core.config import check_choice, check_min
-from synthlib.core.train import EMA, Callback, Phase, Precision, Trainer
+from synthlib.core.train import EMA, Phase, Recipe, Trainer
 from synthlib.gan import losses
 
 
@@ -181,13 +180,12 @@ def stylegan_phases(G: nn.Module, D: nn.Module, cfg: StyleGANConfig, *, augment:
 
 
 def stylegan_trainer(
-    G: nn.Module, D: nn.Module, data: Iterator[Any], cfg: StyleGANConfig, *, run_config: Any = None,
-    run_dir: str | Path | None = None, checkpoint_every: int = 0, callbacks: list[Callback] | None = None,
-    device: str | torch.device = "auto", precision: Precision = "auto", log_every: int = 10, progress: bool = True,
+    G: nn.Module, D: nn.Module, data: Iterator[Any], cfg: StyleGANConfig, *, run_config: Any = None, **run: Any,
 ) -> Trainer:
     """A Trainer of kind ``"stylegan"`` (models ``G``, ``D``, ``G_ema``; the path-length mean and the
     adaptive augmentation's state are saved with them). Several processes under torchrun: see
-    :mod:`synthlib.core.distributed` (``cfg.batch_size`` is then the global batch)."""
+    :mod:`synthlib.core.distributed` (``cfg.batch_size`` is then the global batch).
+    ``run``: the run's settings (:data:`~synthlib.core.train.RUN_SETTINGS`: device, precision, compile, ...)."""
     ada = None
     augment: Callable[[Tensor], Tensor] | None = None
     if cfg.augment:
@@ -204,12 +202,11 @@ def stylegan_trainer(
     if ada is not None:
         stateful["ada"] = ada
     ema = EMA(G, cfg.ema_half_life_img, rampup=cfg.ema_rampup) if cfg.ema_half_life_img > 0 else None
-    return Trainer(
+    recipe = Recipe(
         models={"G": G, "D": D}, phases=stylegan_phases(G, D, cfg, augment=augment, pl_state=pl_state, ada=ada),
         data=data, config=run_config if run_config is not None else cfg, kind="stylegan", ema=ema, stateful=stateful,
-        device=device, precision=precision, run_dir=run_dir, checkpoint_every=checkpoint_every, log_every=log_every,
-        callbacks=callbacks or [], progress=progress,
     )
+    return Trainer.from_recipe(recipe, **run)
 
 
 def pad_to_32(images: Tensor, fill: float = -1.0) -> Tensor:

@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from synthlib.core.train import EMA, Phase, Precision, Trainer
+from synthlib.core.train import EMA, Phase, Recipe, Trainer
 from synthlib.data.imageio import IMAGE_SUFFIXES
 from synthlib.gan import losses
 from synthlib.sample import evaluating, model_device
@@ -224,26 +224,17 @@ def pix2pix_trainer(
     D: nn.Module | None,
     data: Iterator[Any],
     cfg: Pix2PixConfig,
-    *,
-    run_dir: str | Path | None = None,
-    checkpoint_every: int = 0,
-    device: str | torch.device = "auto",
-    precision: Precision = "auto",
-    progress: bool = True,
-    log_every: int = 10,
-    callbacks: list | None = None,
+    **run: Any,
 ) -> Trainer:
-    """A Trainer of kind ``"pix2pix"`` (models ``G`` and, when adversarial, ``D``; ``G_ema`` if asked)."""
+    """A Trainer of kind ``"pix2pix"`` (models ``G`` and, when adversarial, ``D``; ``G_ema`` if asked).
+    ``run``: the run's settings (:data:`~synthlib.core.train.RUN_SETTINGS`: device, precision, compile, ...)."""
     if cfg.adversarial and D is None:
         raise ValueError("Pix2Pix with adversarial=True needs a discriminator D (or set adversarial=False)")
     D = D if cfg.adversarial else None
     models = {"G": G} if D is None else {"G": G, "D": D}
     ema = EMA(G, cfg.ema_half_life_img) if cfg.ema_half_life_img > 0 else None
-    return Trainer(
-        models=models, phases=pix2pix_phases(G, D, cfg), data=data, config=cfg, kind="pix2pix", ema=ema,
-        device=device, precision=precision, run_dir=run_dir, checkpoint_every=checkpoint_every,
-        progress=progress, log_every=log_every, callbacks=callbacks or [],
-    )
+    recipe = Recipe(models=models, phases=pix2pix_phases(G, D, cfg), data=data, config=cfg, kind="pix2pix", ema=ema)
+    return Trainer.from_recipe(recipe, **run)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -325,25 +316,19 @@ def cyclegan_trainer(
     cfg: CycleGANConfig,
     *,
     seed: int = 0,
-    run_dir: str | Path | None = None,
-    checkpoint_every: int = 0,
-    device: str | torch.device = "auto",
-    precision: Precision = "auto",
-    progress: bool = True,
-    log_every: int = 10,
-    callbacks: list | None = None,
+    **run: Any,
 ) -> Trainer:
-    """A Trainer of kind ``"cyclegan"``: models G_AB, G_BA, D_A, D_B (+ G_AB_ema, G_BA_ema if asked)."""
+    """A Trainer of kind ``"cyclegan"``: models G_AB, G_BA, D_A, D_B (+ G_AB_ema, G_BA_ema if asked).
+    ``run``: the run's settings (:data:`~synthlib.core.train.RUN_SETTINGS`: device, precision, compile, ...)."""
     pools = (ImagePool(cfg.pool_size, seed=seed), ImagePool(cfg.pool_size, seed=seed + 1))
     emas = ({"G_AB_ema": EMA(G_AB, cfg.ema_half_life_img), "G_BA_ema": EMA(G_BA, cfg.ema_half_life_img)}
             if cfg.ema_half_life_img > 0 else None)
-    return Trainer(
+    recipe = Recipe(
         models={"G_AB": G_AB, "G_BA": G_BA, "D_A": D_A, "D_B": D_B},
         phases=cyclegan_phases(G_AB, G_BA, D_A, D_B, cfg, pools), data=data, config=cfg, kind="cyclegan",
-        ema=emas, stateful={"pool_a": pools[0], "pool_b": pools[1]}, device=device, precision=precision,
-        run_dir=run_dir, checkpoint_every=checkpoint_every, progress=progress, log_every=log_every,
-        callbacks=callbacks or [],
+        ema=emas, stateful={"pool_a": pools[0], "pool_b": pools[1]},
     )
+    return Trainer.from_recipe(recipe, **run)
 
 
 # ----------------------------------------------------------------------------------------------

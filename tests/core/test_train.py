@@ -193,3 +193,102 @@ def test_device_and_precision_choice():
             pick_device("cuda")
     with pytest.raises(ValueError, match="'precision'"):
         autocast_dtype(torch.device("cpu"), "fp8")
+
+
+# ----------------------------------------------------------------------------------------------
+# One recipe shape: Recipe + the run's settings, optimisers named by their models, fit by time
+# ----------------------------------------------------------------------------------------------
+
+
+def test_optimisers_are_named_by_their_models_so_phase_order_does_not_matter(tmp_path):
+    trainer = make_trainer(tmp_path)
+    trainer.fit(4)
+    trainer.save()
+    again = make_trainer(tmp_path)
+    again.phases = [again.phases[2], again.phases[0], again.phases[1]]  # G first: the old names would swap
+    again._optimizers = again._name_optimizers()
+    assert set(again._optimizers) == {"G", "D"}
+    assert again._optimizers["G"] is trainer_opt(again, "G")
+    again.load()
+    for name in ("G", "D"):  # each optimiser got its own moments back, not the other's
+        saved = trainer._optimizers[name].state_dict()["state"]
+        loaded = again._optimizers[name].state_dict()["state"]
+        torch.testing.assert_close(loaded[0]["exp_avg"], saved[0]["exp_avg"])
+
+
+def trainer_opt(trainer: Trainer, model: str) -> torch.optim.Optimizer:
+    params = {id(p) for p in trainer.models[model].parameters()}
+    return next(p.optimizer for p in trainer.phases if id(p.optimizer.param_groups[0]["params"][0]) in params)
+
+
+def test_checkpoint_keyed_by_phase_names_still_resumes(tmp_path):
+    """Checkpoints written before optimisers were named by models keyed them by the first phase of each."""
+    trainer = make_trainer(tmp_path)
+    trainer.fit(4)
+    state = trainer.state_dict()
+    assert set(state["optimizers"]) == {"G", "D"}
+    state["optimizers"] = {"D": state["optimizers"]["D"], "G": state["optimizers"]["G"]}  # phases D, D_r1, G
+    # a model named differently from its first phase, as the VAE ("G", phase "elbo") has
+    net = TinyMLP(TinyMLP.Config())
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    vae_like = Trainer(models={"G": net}, phases=[Phase("elbo", lambda b, s: net(b).square().mean(), opt)],
+                       data=ToyBatches(Ring2D(), batch_size=8, seed=0), kind="test-elbo", device="cpu",
+                       run_dir=tmp_path / "elbo", progress=False)
+    vae_like.fit(2)
+    old = vae_like.state_dict()
+    old["optimizers"] = {"elbo": old["optimizers"]["G"]}
+    ckpt_io.save_atomic(old, tmp_path / "elbo" / "checkpoint.pt")
+    vae_like.load()
+    assert vae_like.step == 2
+    old["optimizers"] = {"something_else": old["optimizers"]["elbo"]}
+    ckpt_io.save_atomic(old, tmp_path / "elbo" / "checkpoint.pt")
+    with pytest.raises(ckpt_io.CheckpointError, match="optimisers"):
+        vae_like.load()
+
+
+def test_fit_by_time_alone_reports_what_it_did(tmp_path):
+    trainer = make_trainer(tmp_path)
+    with pytest.raises(ValueError, match="num_steps or max_seconds"):
+        trainer.fit()
+    done = trainer.fit(max_seconds=0.0)  # at least one step, then out of time
+    assert done.steps == trainer.step == 1 and done.images == 32 and done.seconds >= 0
+    more = trainer.fit(5)
+    assert more.steps == 4 and more.images == 4 * 32 and trainer.step == 5
+    assert "D/loss" in more and more is not trainer.history  # the history, as a dict, plus the counts
+
+
+def test_every_family_takes_the_run_settings_the_same_way(tmp_path):
+    import inspect
+
+    from synthlib.core.train import RUN_SETTINGS, Recipe
+    from synthlib.gan import gan_trainer
+    from synthlib.likelihood import denoiser_trainer, vae_trainer
+    from synthlib.restoration import inpaint_trainer, sr_trainer
+    from synthlib.style import adain_trainer, fast_style_trainer
+    from synthlib.stylegan import stylegan_trainer
+    from synthlib.translation import cyclegan_trainer, pix2pix_trainer
+
+    for factory in (gan_trainer, stylegan_trainer, pix2pix_trainer, cyclegan_trainer, fast_style_trainer,
+                    adain_trainer, inpaint_trainer, sr_trainer, vae_trainer, denoiser_trainer):
+        params = inspect.signature(factory).parameters
+        assert any(p.kind is p.VAR_KEYWORD for p in params.values()), factory.__name__
+        assert not set(params) & set(RUN_SETTINGS), f"{factory.__name__} re-lists run settings"
+    # a setting only some factories used to pass on reaches the loop; a typo is an error
+    from synthlib.gan import GANConfig
+    from synthlib.gan.mlp import MLPDiscriminator, MLPGenerator
+
+    G, D = MLPGenerator(MLPGenerator.Config(z_dim=2)), MLPDiscriminator(MLPDiscriminator.Config())
+    t = gan_trainer(G, D, ToyBatches(Ring2D(), 8), GANConfig(z_dim=2), kind="toy-gan", device="cpu",
+                    channels_last=False, progress=False, log_every=1)
+    assert t.channels_last is False and t.log_every == 1
+    with pytest.raises(TypeError, match="unknown run setting.*'chanels_last'"):
+        gan_trainer(G, D, ToyBatches(Ring2D(), 8), GANConfig(z_dim=2), kind="toy-gan", chanels_last=False)
+    # a recipe's precision requirement wins over the run's; frozen networks are placed like the models
+    vgg_like = nn.Conv2d(3, 3, 1)
+    recipe = Recipe(models={"G": G}, phases=[], data=iter([]), config=None, kind="k", frozen=[vgg_like],
+                    precision="fp32")
+    t = Trainer.from_recipe(recipe, device="cpu", precision="bf16", channels_last=True, progress=False)
+    assert t.amp_dtype is None and vgg_like.weight.is_contiguous(memory_format=torch.channels_last)
+    assert t.model("G") is G
+    with pytest.raises(KeyError, match="no model 'G_ema'"):
+        t.model("G_ema")

@@ -297,7 +297,7 @@ def test_adain_trainer_learns_to_decode_and_transfer_mixes(tmp_path):
 def test_adain_ema_is_saved_and_preferred_at_load(tmp_path):
     dec, _, trainer = _adain(tmp_path, ema_half_life_img=16)
     trainer.fit(6)
-    ema = trainer.emas["decoder_ema"].model
+    ema = trainer.model("decoder_ema")
     # the average lags behind the trained weights: it is a different model, and the one loaded
     assert any(not torch.equal(p, q) for p, q in zip(dec.parameters(), ema.parameters()))
     model = load_style_model(trainer.save())
