@@ -14,9 +14,6 @@ from synthlib.data import TensorBatches
 from synthlib.models.stylenets import ADAIN_LAYERS, AdaINDecoder, TransformerNet
 from synthlib.models.vgg import VGG16Features
 from synthlib.style import (
-    load_texture,
-    resize_shorter,
-    synthesize_texture,
     AdaINConfig,
     FastStyleConfig,
     GatysConfig,
@@ -30,12 +27,15 @@ from synthlib.style import (
     gram_style_loss,
     keep_colors,
     load_style_model,
+    load_texture,
     match_luminance,
     mean_std,
     relative_mse,
+    resize_shorter,
     rgb_to_yiq,
     stats_style_loss,
     style_targets,
+    synthesize_texture,
     total_variation,
     transfer_scores,
     yiq_to_rgb,
