@@ -359,6 +359,7 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, Spec]] = {
         "style_weight": number(above=0),
         "size": integer(1, optional=True),
         "gatys_steps": STEPS,
+        "texture_steps": STEPS,
         "minutes": MINUTES,
     },
     "05_stylegan": {

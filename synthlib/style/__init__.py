@@ -26,6 +26,7 @@ from synthlib.style.gatys import (
     KINDS,
     SCORE_CONTENT,
     SCORE_STYLE,
+    TEXTURES,
     GatysConfig,
     GatysResult,
     adain,
@@ -34,6 +35,7 @@ from synthlib.style.gatys import (
     gatys,
     gram_style_loss,
     keep_colors,
+    load_texture,
     luminance,
     match_colors,
     match_luminance,
@@ -51,8 +53,8 @@ from synthlib.style.gatys import (
 
 __all__ = [
     "AdaINConfig", "FastStyleConfig", "GATYS_CONTENT", "GATYS_STYLE", "GatysConfig", "GatysResult",
-    "JOHNSON_CONTENT", "JOHNSON_STYLE", "KINDS", "SCORE_CONTENT", "SCORE_STYLE", "StyleModel", "adain",
-    "adain_decode", "adain_phases", "adain_trainer", "adain_transfer", "color_stats_loss", "content_loss",
+    "JOHNSON_CONTENT", "JOHNSON_STYLE", "KINDS", "SCORE_CONTENT", "SCORE_STYLE", "StyleModel", "TEXTURES", "adain",
+    "adain_decode", "adain_phases", "adain_trainer", "adain_transfer", "color_stats_loss", "content_loss", "load_texture",
     "fast_style_phases", "fast_style_trainer", "fast_transfer", "gatys", "gram_style_loss", "keep_colors",
     "load_style_model", "luminance", "match_colors", "match_luminance", "mean_std", "relative_mse",
     "resize_shorter", "rgb_to_yiq", "stats_style_loss", "style_targets", "synthesize_texture", "total_variation",

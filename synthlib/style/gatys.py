@@ -57,6 +57,8 @@ KINDS = ("fast-style", "adain")  # checkpoint kinds that stylize (gatys needs no
 # Pure pieces: statistics, AdaIN, losses
 # ----------------------------------------------------------------------------------------------
 
+TEXTURES = ("brick", "grass", "gravel")  # scikit-image's textures (CC0), offline
+
 
 def mean_std(features: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
     """Per-image, per-channel mean and standard deviation over positions: two N x C x 1 x 1 tensors.
@@ -205,6 +207,17 @@ def resize_shorter(images: Tensor, size: int) -> Tensor:
     scale = size / min(h, w)
     new = (max(1, round(h * scale)), max(1, round(w * scale)))
     return F.interpolate(images.float(), size=new, mode="bilinear", align_corners=False, antialias=True)
+
+
+def load_texture(name: str, size: int | None = None) -> Tensor:
+    """One of scikit-image's offline textures (``"brick"``, ``"grass"``, ``"gravel"``: 512 x 512 grey) as a
+    1 x 3 x H x W float tensor in [-1, 1] (grey repeated on the three channels), its shorter side ``size`` if given."""
+    from skimage import data as skdata
+
+    check_choice("texture", name, TEXTURES)
+    img = torch.from_numpy(getattr(skdata, name)()).float() / 127.5 - 1.0  # uint8 H x W -> [-1, 1]
+    img = img.view(1, 1, *img.shape[-2:]).expand(1, 3, -1, -1).contiguous()
+    return resize_shorter(img, size) if size else img
 
 
 def style_targets(vgg: VGG16Features, style: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:

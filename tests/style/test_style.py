@@ -26,9 +26,11 @@ from synthlib.style import (
     gram_style_loss,
     keep_colors,
     load_style_model,
+    load_texture,
     match_luminance,
     mean_std,
     relative_mse,
+    resize_shorter,
     rgb_to_yiq,
     stats_style_loss,
     style_targets,
@@ -394,3 +396,17 @@ def test_color_stats_loss_zero_for_the_same_palette_and_logged_in_training():
     t = fast_style_trainer(net, _vgg("relu2_1"), style, data, cfg, device="cpu", progress=False, log_every=1)
     t.fit(2)
     assert "net/color" in t.history
+
+
+def test_load_texture_and_synthesis_on_a_real_texture():
+    """scikit-image's brick as a 1 x 3 x H x W tensor in [-1, 1]; synthesis from noise lowers its style loss and the
+    result is neither the noise start nor the texture."""
+    brick = load_texture("brick", 32)
+    assert brick.shape == (1, 3, 32, 32) and brick.min() >= -1 and brick.max() <= 1 and brick.std() > 0.05
+    with pytest.raises(ValueError, match="texture"):
+        load_texture("bricks")
+    vgg = _vgg("relu2_1")
+    layers = ("relu1_1", "relu2_1")
+    r = synthesize_texture(vgg, brick, size=24, steps=10, style_layers=layers)
+    assert r.losses[-1] < 0.5 * r.losses[0]
+    assert not torch.allclose(r.image, resize_shorter(brick, 24), atol=0.1)
