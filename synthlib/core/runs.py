@@ -248,6 +248,46 @@ def record(**values: Any) -> dict[str, Any]:
     return current_run().record(**values)
 
 
+def metric_name(column: str) -> str:
+    """A table's column name as a metrics.json key: ``"kid x 1000"`` -> ``"kid_x1000"``, ``"s / image"`` ->
+    ``"s_per_image"``, ``"train s"`` -> ``"train_s"``."""
+    return column.replace(" x 1000", "_x1000").replace(" / ", "_per_").replace(" ", "_")
+
+
+def numbers(row: Any, keep: Any = None) -> dict[str, float]:
+    """The numeric entries of one table row (a pandas Series or a dict) as ``{metric_name: float}``, for
+    :func:`record`: names cleaned by :func:`metric_name`; missing values (None, NaN) and text left out;
+    ``keep``: only these columns, in this order."""
+    items = row.items() if hasattr(row, "items") else dict(row).items()
+    values = dict(items)
+    if keep is not None:
+        values = {k: values[k] for k in keep if k in values}
+    out: dict[str, float] = {}
+    for key, value in values.items():
+        if isinstance(value, (bool, str)) or value is None:
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        if not math.isnan(number):
+            out[metric_name(str(key))] = number
+    return out
+
+
+def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    """``(fn(*args, **kwargs), seconds)``: wall time, with the GPU's queued work finished on both sides."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return out, time.perf_counter() - start
+
+
 def save_figure(fig: Any, name: str, dpi: int = 110) -> Path:
     return current_run().save_figure(fig, name, dpi)
 

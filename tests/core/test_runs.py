@@ -155,3 +155,18 @@ def test_papermill_cell_raising_after_record_is_failed_and_not_collected(tmp_pat
     with pytest.warns(UserWarning, match=r"skipping 1 failed run\(s\).*failed \(RuntimeError: the claim does not hold\)"):
         table = runs.collect(runs_dir)
     assert list(table["run"]) == ["done"] and list(table["fid"]) == [0.5]
+
+
+def test_numbers_flattens_a_table_row_for_record():
+    import numpy as np
+    import pandas as pd
+
+    from synthlib.core.runs import metric_name, numbers, timed
+
+    row = pd.Series({"fid": 3.25, "kid x 1000": np.float32(41.5), "s / image": 2, "train s": np.int64(7),
+                     "model": "DCGAN", "recall": float("nan"), "missing": None, "flag": True})
+    assert numbers(row) == {"fid": 3.25, "kid_x1000": 41.5, "s_per_image": 2.0, "train_s": 7.0}
+    assert list(numbers(row, keep=("train s", "fid", "absent"))) == ["train_s", "fid"]
+    assert metric_name("kid x 1000") == "kid_x1000" and metric_name("PSNR / dB") == "PSNR_per_dB"
+    out, seconds = timed(sorted, [3, 1, 2])
+    assert out == [1, 2, 3] and 0 <= seconds < 5
