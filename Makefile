@@ -12,7 +12,7 @@ LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Where the smoke runs of `make test` write, so they never overwrite real runs in runs/.
 TEST_RUNS := $(CURDIR)/build/test-runs
 
-.PHONY: setup data browser lab test unit lint notebooks course sweep bench clean weights help
+.PHONY: setup data browser lab test unit lint notebooks course sweep bench bench-quick clean weights help
 help:
 	@echo "make lab     - set up, then serve the notebooks in JupyterLab"
 	@echo "make test    - set up, then lint, every test and every notebook under nbval (smoke profile); what CI runs"
@@ -20,7 +20,8 @@ help:
 	@echo "make lint    - ruff over synthlib, tests, experiments, benchmarks and scripts (pyproject.toml's rules)"
 	@echo "make course  - execute every notebook with papermill (default profile) into runs/"
 	@echo "make sweep   - rerun the DCGAN notebook over a small grid into runs/sweep/"
-	@echo "make bench   - DCGAN training speed: synthlib's loop vs a plain reference loop"
+	@echo "make bench   - training speed of every family: synthlib's step vs a peer's and the machine's ceiling"
+	@echo "make bench-quick - the same in seconds (tiny sizes, one step): checks that it runs"
 	@echo "make weights - train the course weights not yet built (NAME=dcgan-fashion: one), resuming"
 
 $(STAMP): pyproject.toml
@@ -77,8 +78,15 @@ course: setup
 	  $(VENV)/bin/jupyter nbconvert --to html $$out/$$name.ipynb --log-level WARN || exit 1; \
 	done
 
+# Training speed: the DCGAN pair in detail, then every family's step against its peer and its ceiling
+# (the table and runs/bench/bench.json).
 bench: setup
 	$(PY) benchmarks/dcgan_speed.py
+	$(PY) benchmarks/family_speed.py
+
+bench-quick: setup
+	$(PY) benchmarks/dcgan_speed.py --quick
+	$(PY) benchmarks/family_speed.py --quick --out runs/bench/bench-quick.json
 
 # Course weights (issue 23; synthlib/course_weights.py): each chapter's headline model trained once for a budget
 # in steps into runs/course-weights/NAME/ (a killed run resumes where it stopped), then exported to

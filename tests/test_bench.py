@@ -66,3 +66,66 @@ def test_reference_and_synthlib_train_the_same_architecture():
     G, D = bench.build_models(seed=0)
     assert sum(p.numel() for p in G.parameters()) == 3_576_704  # pytorch/examples' netG
     assert sum(p.numel() for p in D.parameters()) == 2_765_568  # and netD
+
+
+# ----------------------------------------------------------------------------------------------
+# benchmarks/family_speed.py: every family's step against its peer and its ceiling
+
+FAMILY_BENCH = BENCH.parent / "family_speed.py"
+
+
+def load_family_bench():
+    spec = importlib.util.spec_from_file_location("family_speed", FAMILY_BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_quick_family_benchmark_prints_every_row_and_writes_the_json(capsys, tmp_path):
+    import json
+    import math
+
+    bench = load_family_bench()
+    out = tmp_path / "bench.json"
+    threads = torch.get_num_threads()
+    try:
+        rows = bench.main(["--quick", "--threads", "1", "--device", "cpu", "--out", str(out)])
+    finally:
+        torch.set_num_threads(threads)
+    printed = capsys.readouterr().out
+    families = ("dcgan", "pix2pix", "cyclegan", "fast_style", "adain", "stylegan", "inpaint", "sr", "diffusion")
+    assert bench.FAMILIES == families
+    table = printed.split("images/s (median)", 1)[1]
+    for name in families:  # one row of the table per family: synthlib, peer, ratio, ceiling
+        assert re.search(rf"^{name} +[\d.]+ +[\d.]+ +[\d.]+x +[\d.]+ ", table, flags=re.M), name
+
+    saved = json.loads(out.read_text())
+    assert set(families) <= set(saved) and set(rows) == set(families)
+    for name in families:
+        row = saved[name]
+        for key in ("synthlib_img_s", "peer_img_s", "ceiling_img_s", "flops_per_img"):
+            assert math.isfinite(row[key]) and row[key] > 0, (name, key, row[key])
+        assert isinstance(row["limit"], str)
+        if row["synthlib_img_s"] < row["ceiling_img_s"] / 2:  # below half its ceiling: a measured reason
+            assert "of ceiling" in row["limit"] and "conv/matmul" in row["limit"], (name, row["limit"])
+    assert saved["_run"]["matmul_gflops"] > 0 and saved["_run"]["quick"] is True
+
+
+def test_family_benchmark_selects_families_and_refuses_unknown_ones():
+    bench = load_family_bench()
+    assert bench.parse_args(["--families", "sr,pix2pix", "--quick"]).families == ["sr", "pix2pix"]
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--families", "pix2pics"])
+    assert set(bench.BUILDERS) == set(bench.FAMILIES)
+
+
+def test_diffusers_peer_has_about_the_parameters_of_chapter_7s_unet():
+    from synthlib.likelihood.networks import DiffusionUNet
+
+    bench = load_family_bench()
+    ours = DiffusionUNet(DiffusionUNet.Config(num_classes=10, channels=(32, 64), patch=2))
+    theirs = bench.diffusers_unet((32, 64), 10)
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert 0.9 < count(theirs) / count(ours) < 1.2
