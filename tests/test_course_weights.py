@@ -17,6 +17,9 @@ from synthlib.sample import load_generator, sample
 # What each chapter's output looks like: (channels, size) of the generator's images
 SHAPES = {"dcgan-fashion": (1, 28), "diffusion-fashion": (1, 28), "flow-fashion": (1, 28), "vae-fashion": (1, 28),
           "stylegan-fashion": (1, 32)}
+# The restoration weights map a picture to a picture (checked with their own loader, below)
+RESTORERS = {"denoise"}
+GENERATORS = sorted(set(cw.RECIPES) - RESTORERS)
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +73,7 @@ def test_export_writes_file_and_manifest_entry(built):
         assert set(entry["beats_default_profile"]) <= set(recipe.goals)
 
 
-@pytest.mark.parametrize("name", sorted(cw.RECIPES))
+@pytest.mark.parametrize("name", GENERATORS)
 def test_course_checkpoint_loads_and_draws_the_chapters_output(weights, name):
     ckpt = ckpt_io.load(f"course:{name}")
     assert ckpt["format"] == ckpt_io.FORMAT and ckpt["kind"] == cw.RECIPES[name].kind
@@ -85,6 +88,17 @@ def test_course_checkpoint_loads_and_draws_the_chapters_output(weights, name):
     assert images.shape == (6, channels, size, size)
     assert images.isfinite().all() and images.min() >= -1 and images.max() <= 1
     assert torch.equal(images, sample(G, 6, seed=0, **kwargs))  # the same seed, the same samples
+
+
+def test_course_denoiser_loads_and_denoises(weights):
+    from synthlib.restoration import add_noise, denoise_with, load_restoration_model, psnr
+
+    model = load_restoration_model("course:denoise", kind="denoise")
+    assert model.kind == "denoise" and not model.net.training
+    x = torch.rand(2, 3, 20, 20) * 2 - 1
+    y = add_noise(x, 0.2)
+    out = denoise_with(model.net, y)
+    assert out.shape == x.shape and out.isfinite().all() and float(psnr(out, x).mean()) > 0
 
 
 def test_corrupted_file_is_one_line_naming_file_and_command(weights):
@@ -135,7 +149,8 @@ def test_list_weights(weights, tmp_path):
         assert item["command"] == f"make weights NAME={name}"
         assert item["available"] == (name in cw.RECIPES) and item["recipe"] == (name in cw.RECIPES)
         if name in cw.RECIPES:
-            assert item["metrics"]["fid"] > 0 and item["steps"] == cw.RECIPES[name].tiny_steps
+            main_metric = "psnr" if name in RESTORERS else "fid"
+            assert item["metrics"][main_metric] > 0 and item["steps"] == cw.RECIPES[name].tiny_steps
             assert isinstance(item["hardware"], str) and item["train_seconds"] > 0 and item["description"]
     empty = {i["name"]: i for i in cw.list_weights(tmp_path)}
     assert not any(i["available"] for i in empty.values())
@@ -180,7 +195,7 @@ def _shipped(name):
     return entry
 
 
-@pytest.mark.parametrize("name", sorted(cw.RECIPES))
+@pytest.mark.parametrize("name", GENERATORS)
 def test_shipped_weights_load_match_their_sha_and_draw(name, monkeypatch):
     monkeypatch.delenv(cw.WEIGHTS_ENV, raising=False)
     entry = _shipped(name)
@@ -196,3 +211,16 @@ def test_shipped_weights_load_match_their_sha_and_draw(name, monkeypatch):
 def test_shipped_weights_fit_the_size_budget():
     total = sum(p.stat().st_size for p in SHIPPED.glob("*.safetensors")) if SHIPPED.is_dir() else 0
     assert total <= 60e6
+
+
+def test_shipped_denoiser_loads_matches_its_sha_and_denoises(monkeypatch):
+    from synthlib.restoration import add_noise, denoise_with, load_restoration_model, psnr
+
+    monkeypatch.delenv(cw.WEIGHTS_ENV, raising=False)
+    entry = _shipped("denoise")
+    assert cw.verify("denoise") == SHIPPED / entry["file"]
+    assert entry["tiny"] is False and entry["steps"] == cw.RECIPES["denoise"].steps
+    x = torch.nn.functional.interpolate(torch.rand(1, 3, 6, 6) * 2 - 1, size=48, mode="bilinear")
+    y = add_noise(x, 0.2)
+    out = denoise_with(load_restoration_model("course:denoise").net, y)
+    assert float(psnr(out, x)) > float(psnr(y.clamp(-1, 1), x)) + 3  # a trained denoiser removes noise

@@ -124,6 +124,21 @@ ui = inpaint_ui(MaskPainter(img, {"mean fill": mean_fill, "telea": inpaint_telea
 ui"""
 
 
+# Chapter 6's denoising explorer on a photo of seeded colour blocks, with two cheap denoisers: a 3x3 box blur (a
+# plain lambda) and scikit-image's total variation. The noise level is moved in the test, with the arrow keys.
+DENOISE_CELL = """\
+import torch
+import torch.nn.functional as F
+from synthlib.restoration import denoise_tv
+from synthlib.restoration.denoise_widget import DenoiseExplorer, denoise_ui
+
+g = torch.Generator().manual_seed(0)
+img = F.interpolate(torch.rand(1, 3, 4, 4, generator=g) * 2 - 1, size=40, mode="nearest")[0]
+box = lambda y, sigma: F.avg_pool2d(y[None], 3, stride=1, padding=1, count_include_pad=False)[0]
+ui = denoise_ui(DenoiseExplorer(img, {"box blur": box, "TV": lambda y, sigma: denoise_tv(y)}, sigma=10), scale=3)
+ui"""
+
+
 def widget_notebook(source: str, cell_id: str) -> dict:
     return {
         "cells": [{"cell_type": "code", "execution_count": None, "id": cell_id, "metadata": {}, "outputs": [],
@@ -152,6 +167,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (lab_dir / "inpaint_check.ipynb").write_text(json.dumps(widget_notebook(INPAINT_CELL, "inpaint")))
     (lab_dir / "stylegan_check.ipynb").write_text(json.dumps(widget_notebook(STYLEGAN_CELL, "stylegan")))
     (lab_dir / "diffusion_check.ipynb").write_text(json.dumps(widget_notebook(DIFFUSION_CELL, "diffusion")))
+    (lab_dir / "denoise_check.ipynb").write_text(json.dumps(widget_notebook(DENOISE_CELL, "denoise")))
     # Keep JupyterLab's own state (workspaces, news prompts) out of the user's home. The user settings
     # there start empty, so the course's app-level overrides.json in the venv decides the defaults.
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(lab_dir / ".config"), "JUPYTERLAB_WORKSPACES_DIR": str(lab_dir / ".ws")}
@@ -590,3 +606,35 @@ def test_diffusion_explorer_follows_its_position_and_guidance_sliders(page: "syn
     page.wait_for_function("el => el.textContent.trim() === '0.25'", arg=readout.element_handle(), timeout=30_000)
     wait_for_new_picture(image, after_position, "raising the guidance to 0.25")
     wait_for_caption(page, caption, ["guidance w 0.25", "position 10 of 20"], "after raising the guidance")
+
+
+def test_denoise_explorer_follows_its_noise_slider(page: "sync_api.Page", lab: str) -> None:
+    """Chapter 6's denoising explorer as a learner drives it: noisy | box blur | TV | photo at sigma 10. Raise the
+    level with the arrow keys to 40: the noisy picture and every method's output must change, the photo must not,
+    and the caption must report the new level with lower PSNRs."""
+    panel, image = run_widget_notebook(page, lab, "denoise_check.ipynb")
+    before = pixels(image)
+    # noisy | box blur | TV | photo, each 40 px square with 2-pixel gaps, enlarged 3 times
+    assert before.shape == (40 * 3, (4 * 40 + 3 * 2) * 3), f"the explorer's image is {before.shape}, expected 120 x 498"
+    assert before.std() > 5, f"the explorer drew a flat picture (pixel std {before.std():.1f} of 255)"
+    caption = panel.locator(".jp-OutputArea-output .widget-html").last
+    wait_for_caption(page, caption, ["sigma 10 |", "box blur", "TV", "clean photo"], "at first")
+    first_caption = caption.inner_text()
+
+    slider = panel.locator(".widget-slider").filter(has_text="sigma").first
+    slider.locator(".noUi-handle").first.focus()
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")
+    readout = slider.locator(".widget-readout").first
+    page.wait_for_function("el => el.textContent.trim() === '40'", arg=readout.element_handle(), timeout=30_000)
+    wait_for_caption(page, caption, ["sigma 40 |"], "after raising the noise level to 40")
+    after = wait_for_new_picture(image, before, "raising the noise level from 10 to 40")
+    panels = [slice(k * 42 * 3, k * 42 * 3 + 40 * 3) for k in range(4)]
+    for k, name in enumerate(("noisy", "box blur", "TV")):
+        assert float(abs(after[:, panels[k]] - before[:, panels[k]]).mean()) > 2, f"the {name} picture hardly changed"
+    assert float(abs(after[:, panels[3]] - before[:, panels[3]]).mean()) < 1, "the clean photo changed with the noise"
+
+    def noisy_db(text: str) -> float:
+        return float(re.search(r"noisy ([0-9.]+) dB", text).group(1))
+
+    assert noisy_db(caption.inner_text()) < noisy_db(first_caption) - 6, (first_caption, caption.inner_text())

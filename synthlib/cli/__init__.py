@@ -24,11 +24,11 @@ from synthlib.core.errors import UserError
 def _verbs() -> list[ModuleType]:
     """Every verb's module. The generic verbs live here; a family's own verb lives with its family."""
     from synthlib.cli import cmd_data, cmd_sample, cmd_weights
-    from synthlib.restoration import inpaint_verb, upscale_verb
+    from synthlib.restoration import denoise_verb, inpaint_verb, upscale_verb
     from synthlib.style import stylize_verb
     from synthlib.translation import translate_verb
 
-    return [cmd_sample, translate_verb, stylize_verb, inpaint_verb, upscale_verb, cmd_weights, cmd_data]
+    return [cmd_sample, translate_verb, stylize_verb, inpaint_verb, upscale_verb, denoise_verb, cmd_weights, cmd_data]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,7 +1,8 @@
 """Restoration (chapter 6): inpainting, denoising and super-resolution, classical and learned.
 
-``classical`` (degradations, masks, the classical methods and the scores), ``inpaint_net``, ``sr_net`` and
-``dip_net`` (the networks), ``learned`` (their recipes and applying them), ``dip`` (the deep image prior),
+``classical`` (degradations, masks, the classical methods incl. BM3D, and the scores), ``inpaint_net``, ``sr_net``,
+``dncnn_net`` and ``dip_net`` (the networks), ``learned`` (the inpainting and super-resolution recipes and applying
+them), ``denoise`` (DnCNN's residual recipe), ``dip`` (the deep image prior),
 ``painter_widget`` (the mask painter).
 """
 
@@ -9,6 +10,7 @@ from synthlib.restoration.classical import (
     add_noise,
     apply_mask,
     box_mask,
+    denoise_bm3d,
     denoise_nl_means,
     denoise_tv,
     downscale,
@@ -21,8 +23,17 @@ from synthlib.restoration.classical import (
     stroke_mask,
     upscale,
 )
+from synthlib.restoration.denoise import (
+    DenoiseConfig,
+    NoisyBatches,
+    denoise_phases,
+    denoise_trainer,
+    denoise_with,
+    residual_target,
+)
 from synthlib.restoration.dip import DIPConfig, DIPResult, deep_image_prior
 from synthlib.restoration.dip_net import DIPNet, dip_input
+from synthlib.restoration.dncnn_net import DnCNN
 from synthlib.restoration.inpaint_net import (
     GatedConv2d,
     InpaintUNet,
@@ -62,12 +73,13 @@ from synthlib.restoration.learned import (
 from synthlib.restoration.sr_net import SRResNet
 
 __all__ = [
-    "DIPConfig", "DIPNet", "DIPResult", "DownscaledBatches", "GatedConv2d", "InpaintConfig", "InpaintUNet", "KINDS",
-    "MASK_KINDS", "MaskKind", "MaskedBatches", "PERCEPTUAL_LAYERS", "PartialConv2d", "RestorationModel", "SRConfig",
-    "SRResNet", "SR_PERCEPTUAL_LAYERS", "add_noise", "apply_mask", "biharmonic_fill", "box_mask", "composite",
-    "deep_image_prior", "denoise_nl_means", "denoise_tv", "dip_input", "downscale", "gram_loss", "harmonic_fill",
-    "hole_total_variation", "hole_valid_l1", "inpaint_biharmonic", "inpaint_loss_terms", "inpaint_phases",
-    "inpaint_telea", "inpaint_term_gradients", "inpaint_term_weights", "inpaint_trainer", "inpaint_with",
-    "load_restoration_model", "pad_to_multiple", "perceptual_loss", "psnr", "random_hole", "scores",
-    "sigma_from_255", "sr_phases", "sr_trainer", "ssim", "stroke_mask", "upscale", "upscale_with"
+    "add_noise", "apply_mask", "biharmonic_fill", "box_mask", "composite", "deep_image_prior", "denoise_bm3d",
+    "denoise_nl_means", "denoise_phases", "denoise_trainer", "denoise_tv", "denoise_with", "DenoiseConfig",
+    "dip_input", "DIPConfig", "DIPNet", "DIPResult", "DnCNN", "downscale", "DownscaledBatches", "GatedConv2d",
+    "gram_loss", "harmonic_fill", "hole_total_variation", "hole_valid_l1", "inpaint_biharmonic", "inpaint_loss_terms",
+    "inpaint_phases", "inpaint_telea", "inpaint_term_gradients", "inpaint_term_weights", "inpaint_trainer",
+    "inpaint_with", "InpaintConfig", "InpaintUNet", "KINDS", "load_restoration_model", "MASK_KINDS", "MaskedBatches",
+    "MaskKind", "NoisyBatches", "pad_to_multiple", "PartialConv2d", "PERCEPTUAL_LAYERS", "perceptual_loss", "psnr",
+    "random_hole", "residual_target", "RestorationModel", "scores", "sigma_from_255", "SR_PERCEPTUAL_LAYERS",
+    "sr_phases", "sr_trainer", "SRConfig", "SRResNet", "ssim", "stroke_mask", "upscale", "upscale_with"
 ]

@@ -1,4 +1,4 @@
-"""What ``inpaint`` and ``upscale`` share: the output check and loading the right kind of restoration model."""
+"""What ``inpaint``, ``upscale`` and ``denoise`` share: the output check and loading the right kind of restoration model."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from synthlib.cli.outputs import FileOutput, inputs
 from synthlib.core.errors import UserError
 from synthlib.data.imageio import check_image_suffix
 
-OTHER_VERB = {"sr": "upscale", "inpaint": "inpaint"}
+OTHER_VERB = {"sr": "upscale", "inpaint": "inpaint", "denoise": "denoise"}
 
 
 def prepare_output(args: argparse.Namespace, extra: tuple[tuple[str, str], ...] = ()) -> FileOutput:
@@ -24,7 +24,7 @@ def load_restorer(args: argparse.Namespace, kind: str):
     from synthlib.cli.common import device
     from synthlib.restoration.learned import load_restoration_model
 
-    model = load_restoration_model(args.checkpoint, kind=("inpaint", "sr"), device=device(args.device))
+    model = load_restoration_model(args.checkpoint, kind=tuple(OTHER_VERB), device=device(args.device))
     if model.kind != kind:
         raise UserError(f"{args.checkpoint} holds a '{model.kind}' model; {args.command} needs a '{kind}' checkpoint "
                         f"(use `python -m synthlib {OTHER_VERB[model.kind]}` for this one)")

@@ -156,7 +156,7 @@ def test_bad_option_values_are_one_line(ckpt, tmp_path, capsys, args, words):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a machine without CUDA")
-@pytest.mark.parametrize("verb", ["sample", "translate", "stylize", "inpaint", "upscale"])
+@pytest.mark.parametrize("verb", ["sample", "translate", "stylize", "inpaint", "upscale", "denoise"])
 def test_cuda_on_a_machine_without_it_is_one_line(verb, ckpt, restore_ckpts, translate_ckpts, tmp_path, capsys):
     img = photo(tmp_path / "p.png", 16, 16)
     mask = tmp_path / "m.png"
@@ -168,6 +168,7 @@ def test_cuda_on_a_machine_without_it_is_one_line(verb, ckpt, restore_ckpts, tra
         "inpaint": ["inpaint", str(restore_ckpts["inpaint_zeros"]), "--input", str(img), "--mask", str(mask),
                     "--out", str(tmp_path / "o.png")],
         "upscale": ["upscale", str(restore_ckpts["sr"]), "--input", str(img), "--out", str(tmp_path / "o.png")],
+        "denoise": ["denoise", str(restore_ckpts["denoise"]), "--input", str(img), "--out", str(tmp_path / "o.png")],
     }[verb]
     one_line_error(capsys, main(args + ["--device", "cuda"]), "--device cuda", "no CUDA")
 

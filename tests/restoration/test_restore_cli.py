@@ -18,12 +18,16 @@ from PIL import Image
 from synthlib.__main__ import main
 from synthlib.data import TensorBatches
 from synthlib.restoration import (
+    DenoiseConfig,
+    DnCNN,
     DownscaledBatches,
     InpaintConfig,
     InpaintUNet,
     MaskedBatches,
+    NoisyBatches,
     SRConfig,
     SRResNet,
+    denoise_trainer,
     inpaint_trainer,
     sr_trainer,
 )
@@ -50,6 +54,10 @@ def ckpts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     t = sr_trainer(G, DownscaledBatches(_batches(1)), SRConfig(), run_dir=root / "sr", device="cpu", progress=False)
     t.fit(2)
     out["sr"] = t.save()
+    t = denoise_trainer(DnCNN(DnCNN.Config(depth=3, channels=8)), NoisyBatches(_batches(2), 0.2), DenoiseConfig(),
+                        run_dir=root / "denoise", device="cpu", progress=False)
+    t.fit(2)
+    out["denoise"] = t.save()
     return out
 
 
@@ -124,12 +132,15 @@ def _errors(ckpts, tmp: Path):
                            ["--out", "image file name"]),
         "out overwrites input": (["upscale", sr, "--image", str(img), "--out", str(img)],
                                  ["is the --input", "choose another name"]),
+        "sr checkpoint for denoise": (["denoise", sr, "--image", str(img), "--out", out], ["'sr' model", "upscale"]),
+        "denoise checkpoint for upscale": (["upscale", str(ckpts["denoise"]), "--image", str(img), "--out", out],
+                                           ["'denoise' model", "denoise"]),
     }
 
 
 @pytest.mark.parametrize("case", ["mask size", "unreadable image", "missing mask", "all missing",
                                   "sr checkpoint for inpaint", "inpaint checkpoint for upscale", "bad out suffix",
-                                  "out overwrites input"])
+                                  "out overwrites input", "sr checkpoint for denoise", "denoise checkpoint for upscale"])
 def test_one_line_errors_exit_2_nothing_written(ckpts, tmp_path, capsys, case):
     args, words = _errors(ckpts, tmp_path)[case]
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}

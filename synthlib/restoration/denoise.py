@@ -1,0 +1,132 @@
+"""Learned denoising for the shared loop: noisy batches, DnCNN's residual recipe, and applying a denoiser.
+
+A denoiser of one noise level (DnCNN-S: every training image has noise of the same ``sigma``) and a
+*blind* one (DnCNN-B: each image draws its own ``sigma`` from a range, so one network serves every
+level up to the range's top) differ only in their data: :class:`NoisyBatches` takes a number or a
+range. The loss is the paper's residual one, ``mean |R(y) - (y - x)|^2`` over pixels
+(:func:`residual_target`); since ``y - R(y)`` is the output, it is the same number as the mean
+squared error of the denoised image, the error PSNR measures. BM3D, the classical method the
+learned denoiser must beat, is :func:`~synthlib.restoration.classical.denoise_bm3d`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from synthlib.core.train import EMA, Phase, Recipe, Trainer
+
+
+def residual_target(noisy: Tensor, clean: Tensor) -> Tensor:
+    """What a residual denoiser learns to output: the noise ``y - x`` itself."""
+    return noisy - clean
+
+
+def _check_sigma(sigma: float | tuple[float, float]) -> tuple[float, float]:
+    lo, hi = (sigma, sigma) if isinstance(sigma, (int, float)) else tuple(sigma)
+    if not (math.isfinite(lo) and math.isfinite(hi)) or not 0 <= lo <= hi or hi == 0:
+        raise ValueError(f"sigma must be a number > 0 or a range (lo, hi) with 0 <= lo <= hi, hi > 0 "
+                         f"(in [-1, 1] units: see sigma_from_255), got {sigma}")
+    return float(lo), float(hi)
+
+
+class NoisyBatches:
+    """Batches ``(noisy, clean)`` for denoising: each clean batch from ``batches`` plus Gaussian noise.
+
+    ``sigma`` (in [-1, 1] units, see :func:`~synthlib.restoration.classical.sigma_from_255`): one
+    number (every image at that level) or a range ``(lo, hi)``, each image drawing its level
+    uniformly from it (the blind model). Batch ``k``'s noise comes from ``Generator().manual_seed(seed *
+    1_000_003 + k)``, so a resumed run sees the same noise; ``state_dict`` also holds the clean
+    batches' position. The noise is not clipped (as :func:`~synthlib.restoration.classical.add_noise`)."""
+
+    def __init__(self, batches: Iterator[Tensor], sigma: float | tuple[float, float], *, seed: int = 0) -> None:
+        self.batches, self.sigma, self.seed, self.count = batches, _check_sigma(sigma), seed, 0
+
+    def __iter__(self) -> NoisyBatches:
+        return self
+
+    def __next__(self) -> tuple[Tensor, Tensor]:
+        clean = next(self.batches)
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.count)
+        self.count += 1
+        lo, hi = self.sigma
+        levels = lo + (hi - lo) * torch.rand(clean.shape[0], 1, 1, 1, generator=g)
+        noise = torch.randn(clean.shape, generator=g) * levels
+        return clean + noise.to(clean), clean
+
+    def state_dict(self) -> dict[str, Any]:
+        inner = self.batches.state_dict() if hasattr(self.batches, "state_dict") else None
+        return {"count": self.count, "seed": self.seed, "inner": inner}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state["seed"] != self.seed:
+            raise ValueError(f"checkpoint's noise used seed={state['seed']}, this uses seed={self.seed}; use the same")
+        self.count = int(state["count"])
+        if state["inner"] is not None and hasattr(self.batches, "load_state_dict"):
+            self.batches.load_state_dict(state["inner"])
+
+
+@dataclass
+class DenoiseConfig:
+    """DnCNN's training: the residual MSE, Adam. The paper used SGD with momentum and a learning rate
+    falling from 0.1 to 1e-4 over 50 epochs; for a run of minutes Adam at 1e-3 learns faster. ``sigma``
+    is recorded for users of the checkpoint (one level, or the blind model's range, in [-1, 1] units)."""
+
+    sigma: float | tuple[float, float] = 25 * 2 / 255
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    batch_size: int = 16
+    ema_half_life_img: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_sigma(self.sigma)
+        if not self.lr > 0:
+            raise ValueError(f"DenoiseConfig.lr must be > 0, got {self.lr}")
+
+    @property
+    def blind(self) -> bool:
+        lo, hi = _check_sigma(self.sigma)
+        return lo != hi
+
+
+def denoise_phases(G: nn.Module, cfg: DenoiseConfig) -> list[Phase]:
+    """One phase: ``G.noise(noisy)`` against the true noise (the residual target), on batches ``(noisy, clean)``."""
+
+    def step(batch: Any, scratch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        noisy, clean = batch
+        loss = F.mse_loss(G.noise(noisy).float(), residual_target(noisy, clean).float())
+        return loss, {"psnr": 10 * torch.log10(4.0 / loss.detach().clamp_min(1e-12))}
+
+    return [Phase("G", step, torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=cfg.betas))]
+
+
+def denoise_trainer(G: nn.Module, data: Iterator[Any], cfg: DenoiseConfig, **run: Any) -> Trainer:
+    """A Trainer of kind ``"denoise"`` (models ``G`` [, ``G_ema``]) over :class:`NoisyBatches`.
+    ``run``: the run's settings (:data:`~synthlib.core.train.RUN_SETTINGS`: device, precision, compile, ...)."""
+    if not hasattr(G, "noise"):
+        raise TypeError(f"denoise_trainer needs a residual denoiser with a .noise(y) method (DnCNN), got {type(G).__name__}")
+    recipe = Recipe(models={"G": G}, phases=denoise_phases(G, cfg), data=data, config=cfg, kind="denoise",
+                    ema=EMA(G, cfg.ema_half_life_img) if cfg.ema_half_life_img > 0 else None)
+    return Trainer.from_recipe(recipe, **run)
+
+
+@torch.no_grad()
+def denoise_with(G: nn.Module, images: Tensor) -> Tensor:
+    """Denoise images (N x 3 x H x W or 3 x H x W, any size) with a trained network; clamped to [-1, 1].
+    The network runs in eval mode (batch norm with its running statistics, not the batch's), then is
+    put back in the mode it was in."""
+    single = images.ndim == 3
+    x = images[None] if single else images
+    device = next(G.parameters()).device
+    was_training = G.training
+    try:
+        out = G.eval()(x.to(device).float()).clamp(-1, 1)
+    finally:
+        G.train(was_training)
+    return out[0] if single else out

@@ -1,0 +1,102 @@
+"""Denoise one photo with a trained DnCNN (a 'denoise' checkpoint from chapter 6, or course:denoise), or with BM3D.
+
+METHOD is a checkpoint, course:denoise, or bm3d (the classical reference, which needs --sigma: the photo's noise
+level on the 0..255 scale). A network trained at one noise level works best near it; the checkpoint says which
+levels it saw, and --sigma, when given, is checked against them. Any size: the picture is processed in
+overlapping tiles, so memory depends on --tile, not on the picture; a DnCNN's tiles overlap by its depth, so the
+tiled result is the whole-picture one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from synthlib.cli.common import add_device, add_image_input, add_out, add_tiles, finite_float
+from synthlib.core.errors import UserError
+from synthlib.restoration.verb_common import load_restorer, prepare_output
+
+NAME = "denoise"
+HELP = "remove Gaussian noise from a photo with a trained DnCNN or with BM3D"
+CLASSICAL = ("bm3d",)
+MAX_SIGMA = 100.0  # on 0..255; beyond it the photo is mostly noise
+
+
+def _sigma(text: str) -> float:
+    value = finite_float(text)
+    if not 0 < value <= MAX_SIGMA:
+        raise argparse.ArgumentTypeError(f"must be a noise level in (0, {MAX_SIGMA:g}] on the 0..255 scale, got {value:g}")
+    return value
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", metavar="METHOD", help="a checkpoint.pt of kind denoise (e.g. "
+                   "runs/06_restoration/denoise/checkpoint.pt), course:denoise, or bm3d")
+    add_image_input(p, "the noisy photo (any image file)", "--image")
+    add_out(p, "output image file (.png, .jpg, ...)")
+    p.add_argument("--sigma", type=_sigma, default=None, metavar="S",
+                   help="the photo's noise level on the 0..255 scale (e.g. 25): needed by bm3d; for a network, "
+                   "checked against the levels it was trained on")
+    add_tiles(p, tile=256, overlap=32)
+    add_device(p)
+
+
+def _trained_levels(config: dict) -> tuple[float, float]:
+    """The noise levels (on 0..255) a checkpoint's network saw in training."""
+    sigma = config.get("sigma", 25 * 2 / 255)
+    lo, hi = (sigma, sigma) if isinstance(sigma, (int, float)) else sigma
+    return lo * 255 / 2, hi * 255 / 2
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from synthlib.core.tiling import run_tiled
+    from synthlib.data.imageio import pixels_to_tensor, read_pixels, write_pixels
+    from synthlib.restoration.classical import denoise_bm3d, sigma_from_255
+    from synthlib.restoration.denoise import denoise_with
+
+    classical = args.checkpoint.lower() in CLASSICAL
+    if classical and args.sigma is None:
+        raise UserError(f"{args.checkpoint} needs the photo's noise level: add --sigma S (on the 0..255 scale, e.g. 25)")
+    target = prepare_output(args) if not classical else _prepare_classical_output(args)
+    image = read_pixels(args.input, what="--input", max_megapixels=args.max_megapixels)
+    overlap = args.tile_overlap
+    if classical:
+        sigma = sigma_from_255(args.sigma)
+        what = f"BM3D at sigma {args.sigma:g}"
+
+        def predict(rows: slice, cols: slice):
+            return denoise_bm3d(pixels_to_tensor(image[rows, cols])[0], sigma)[None]
+    else:
+        model = load_restorer(args, "denoise")
+        lo, hi = _trained_levels(model.config)
+        trained = f"sigma {lo:g}" if lo == hi else f"sigma {lo:g}-{hi:g}"
+        if args.sigma is not None and not (0.8 * lo <= args.sigma <= 1.2 * hi):
+            print(f"python -m synthlib denoise: note: this network was trained at {trained}, not {args.sigma:g}; "
+                  "expect a weaker result (a blind model covers a range)", file=sys.stderr)
+        depth = getattr(model.net.config, "depth", 0)
+        overlap = max(overlap, depth)  # the receptive field's half-width: tiled = whole picture
+        what = f"DnCNN ({trained})"
+
+        def predict(rows: slice, cols: slice):
+            return denoise_with(model.net, pixels_to_tensor(image[rows, cols]))
+    h, w = image.shape[:2]
+    t0 = time.perf_counter()
+    out = run_tiled(predict, h, w, tile=args.tile, overlap=overlap)
+    seconds = time.perf_counter() - t0
+    with target.writing() as tmp:
+        write_pixels(out, tmp, format_from=target.path)
+    print(f"denoised {args.input} with {what} ({w}x{h}, {seconds:.2f} s) -> {target.path}", file=sys.stderr)
+    return 0
+
+
+def _prepare_classical_output(args: argparse.Namespace):
+    """The output check without a checkpoint among the inputs (``bm3d`` names a method, not a file)."""
+    from pathlib import Path
+
+    from synthlib.cli.outputs import FileOutput, inputs
+    from synthlib.data.imageio import check_image_suffix
+
+    check_image_suffix(args.out, what="--out")
+    return FileOutput(Path(args.out), overwrite=args.overwrite).check(inputs(("--input", args.input)))
