@@ -134,6 +134,15 @@ def test_not_built_unknown_and_wrong_kind(weights, tmp_path, monkeypatch):
     assert "not built yet" in str(e.value) and "make weights NAME=dcgan-fashion" in str(e.value)
 
 
+def test_describe_gives_the_entry_and_the_command(weights, tmp_path):
+    entry, text = cw.describe("course:dcgan-fashion")
+    assert entry == cw.read_manifest()["dcgan-fashion"]
+    assert f"{entry['steps']:,} steps x {entry['batch_size']} images" in text
+    assert text.endswith("reproduce: make weights NAME=dcgan-fashion") and text.count("\n") == 1
+    with pytest.raises(CheckpointError, match="not built yet.*make weights NAME=dcgan-fashion"):
+        cw.describe("dcgan-fashion", tmp_path / "empty")
+
+
 def test_name_resolution():
     assert cw.resolve_name("course:dcgan-fashion") == cw.resolve_name("dcgan-fashion") == "dcgan-fashion"
     assert cw.resolve_name("course:adain") == "adain"  # a name of the issue, recipe or not

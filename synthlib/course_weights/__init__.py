@@ -35,6 +35,7 @@ from synthlib.course_weights.build import export, main, train
 from synthlib.course_weights.manifest import (
     MANIFEST_FORMAT,
     WEIGHTS_ENV,
+    describe,
     list_weights,
     load,
     load_checkpoint,
@@ -54,7 +55,7 @@ from synthlib.course_weights.recipes import (
 )
 
 __all__ = [
-    "MANIFEST_FORMAT", "NAMES", "PREFIX", "RECIPES", "Recipe", "WEIGHTS_ENV", "export", "get_recipe",
+    "MANIFEST_FORMAT", "NAMES", "PREFIX", "RECIPES", "Recipe", "WEIGHTS_ENV", "describe", "export", "get_recipe",
     "list_weights", "load", "load_checkpoint", "main", "manifest_path", "read_manifest", "resolve_name",
     "sha256_file", "train", "verify", "weights_dir"
 ]

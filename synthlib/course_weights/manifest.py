@@ -53,6 +53,20 @@ def read_manifest(folder: str | os.PathLike | None = None) -> dict[str, Any]:
     return entries
 
 
+def describe(name: str, folder: str | os.PathLike | None = None) -> tuple[dict[str, Any], str]:
+    """A built course weight's manifest entry and two lines for a chapter to print: its budget, training time and
+    hardware, and the command that reproduces it. Unknown or unbuilt names raise a one-line CheckpointError."""
+    from synthlib.course_weights.recipes import command, resolve_name
+
+    name = resolve_name(name)
+    entry = read_manifest(folder).get(name)
+    if entry is None:
+        raise CheckpointError(f"course:{name} is not built yet: run `{command(name)}`")
+    text = (f"course:{name}: {entry['steps']:,} steps x {entry['batch_size']} images, "
+            f"{entry['train_seconds'] / 60:.0f} min on {entry['hardware']}\nreproduce: {entry['command']}")
+    return entry, text
+
+
 def _write_json_atomic(obj: Any, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
