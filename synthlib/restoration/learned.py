@@ -431,7 +431,7 @@ def sr_trainer(
 # Applying trained models (any image size), loading checkpoints
 # ----------------------------------------------------------------------------------------------
 
-KINDS = ("inpaint", "sr")
+KINDS = ("inpaint", "sr", "burst_sr")  # burst_sr: synthlib.restoration.burst
 
 
 @torch.no_grad()
@@ -476,7 +476,7 @@ class RestorationModel:
 
 def load_restoration_model(path: str | Path, *, kind: str | Sequence[str] = KINDS,
                            device: str | torch.device = "cpu") -> RestorationModel:
-    """Rebuild the generator of an ``inpaint`` or ``sr`` checkpoint (one-line CheckpointError otherwise)."""
+    """Rebuild the generator of an ``inpaint``, ``sr`` or ``burst_sr`` checkpoint (one-line CheckpointError otherwise)."""
     from synthlib.core import checkpoint as ckpt_io
 
     ckpt = ckpt_io.load(path, kind=kind)
