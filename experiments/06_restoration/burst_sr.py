@@ -5,7 +5,8 @@ frames (synthlib.restoration.burst.make_burst: sub-pixel shifts uniform in +-MAX
 antialiased x4 downscaling, Gaussian noise SIGMA on the [-1, 1] scale); a K-frame model sees its first K frames.
 Scored (PSNR dB / SSIM against the photo):
 
-* bicubic of frame 0 (PIL, as the chapter), and bicubic of the mean of the K=max frames aligned with the true shifts;
+* bicubic of frame 0 (PIL, as the chapter); the mean of the K=max frames aligned with the true shifts, at low
+  resolution (then bicubic) and at high resolution (each frame upscaled first: BurstSR's input and its skip);
 * SRResNet on frame 0 (the chapter's single-image network, same body, trained as long on noisy frame 0);
 * BurstSR (VSRNet-style early fusion, synthlib.restoration.vsr_net) for each K, trained --seconds on bursts aligned
   with the true shifts; the K=max model is also scored on bursts aligned with shifts estimated by phase
@@ -104,7 +105,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     estimated = estimate_shifts(frames)
     est_seconds = time.perf_counter() - t0
     est_error = float((estimated - shifts)[:, 1:].abs().mean()) if kmax > 1 else 0.0
-    aligned = align_burst(frames, shifts)
+    aligned = align_burst(frames, shifts, 4)  # upscaled x4, then aligned: BurstSR's input
     results: dict[str, dict[str, float]] = {}
 
     def score(label: str, outputs: torch.Tensor, seconds: float = 0.0, steps: int = 0) -> None:
@@ -112,7 +113,9 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         print(f"{label:<42} PSNR {results[label]['psnr']:6.2f} dB  SSIM {results[label]['ssim']:.4f}", flush=True)
 
     score("bicubic (frame 0)", torch.stack([R.upscale(f, 4, "bicubic") for f in frames[:, 0]]))
-    score(f"bicubic (mean of {kmax} aligned frames)", torch.stack([R.upscale(f, 4, "bicubic") for f in aligned.mean(1)]))
+    low_mean = align_burst(frames, shifts).mean(1)
+    score(f"mean of {kmax} frames aligned at low res, bicubic", torch.stack([R.upscale(f, 4, "bicubic") for f in low_mean]))
+    score(f"mean of {kmax} frames aligned at high res", aligned.mean(1))
 
     def crops(seed: int) -> Any:
         return RandomCrops("train", crop=args.crop, n=10**6, seed=seed).batches(args.batch)
@@ -139,7 +142,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         G.eval()
         score(f"BurstSR K={k} (known shifts)", burst_upscale_with(G, aligned[:, :k]), seconds, steps)
         if k == kmax and k > 1:
-            score(f"BurstSR K={k} (estimated shifts)", burst_upscale_with(G, align_burst(frames, estimated)))
+            score(f"BurstSR K={k} (estimated shifts)", burst_upscale_with(G, align_burst(frames, estimated, 4)))
 
     print(f"\nshift estimates: mean error {est_error:.3f} LR px, {est_seconds:.1f} s for {len(names)} bursts")
     print("\n| model | PSNR (dB) | SSIM | train s | steps |\n|---|---|---|---|---|")

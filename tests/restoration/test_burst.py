@@ -68,7 +68,7 @@ def test_estimated_shifts_match_the_true_ones_on_a_photo():
     assert float(shifts[1:].abs().max()) > 0.3  # the shifts are not all trivially small
 
 
-def test_aligning_brings_frames_onto_frame_0():
+def test_aligning_brings_frames_onto_frame_0_at_low_and_high_resolution():
     photo = load_photo("chelsea", 128, square=True)
     frames, shifts = make_burst(photo, frames=4, factor=4, generator=torch.Generator().manual_seed(2))
     aligned = align_burst(frames, shifts)
@@ -79,12 +79,20 @@ def test_aligning_brings_frames_onto_frame_0():
     assert sum(_mse(wrong_sign[k][:, 2:-2, 2:-2], frames[0][:, 2:-2, 2:-2]) for k in range(1, 4)) > after
     with pytest.raises(ValueError, match="do not match"):
         align_burst(frames, shifts[:3])
+    # at high resolution (VSRNet's way): the frames agree as well, and their mean keeps frame 0's detail,
+    # where the mean of the frames warped at low resolution is blurred by the sub-pixel interpolation
+    high = align_burst(frames, shifts, 4)
+    assert high.shape == (4, 3, 128, 128)
+    bicubic0 = F.interpolate(frames[:1], scale_factor=4, mode="bicubic", align_corners=False)[0]
+    torch.testing.assert_close(high[0], bicubic0, atol=1e-4, rtol=0)
+    low_mean = F.interpolate(aligned.mean(0, keepdim=True), scale_factor=4, mode="bicubic", align_corners=False)[0]
+    assert _mse(high.mean(0), photo) < _mse(low_mean, photo)
 
 
 def test_burst_batches_are_aligned_seeded_and_resumable():
     a = BurstBatches(_u8_batches(16, 32, 4), frames=3, factor=4, seed=3)
     low, high = next(a)
-    assert low.shape == (4, 3, 3, 8, 8) and high.shape == (4, 3, 32, 32)
+    assert low.shape == (4, 3, 3, 32, 32) and high.shape == (4, 3, 32, 32)  # aligned after upscaling x4
     state = a.state_dict()
     nxt = next(a)
     b = BurstBatches(_u8_batches(16, 32, 4), frames=3, factor=4, seed=3)
@@ -97,19 +105,21 @@ def test_burst_batches_are_aligned_seeded_and_resumable():
         BurstBatches(_u8_batches(4, 32, 2), align="optical-flow")  # type: ignore[arg-type]
 
 
-def test_burst_sr_shapes_and_a_fresh_net_is_about_bicubic():
+def test_burst_sr_shapes_and_a_fresh_net_is_about_the_mean_of_the_frames():
     torch.manual_seed(0)
     for k in (1, 4):
         net = BurstSR(BurstSR.Config(frames=k, scale=4, base_channels=8, num_blocks=1))
-        burst = _images(2 * k, 12).view(2, k, 3, 12, 12)
+        frames, shifts = make_burst(_images(2, 48), frames=k, factor=4)
+        burst = align_burst(frames, shifts, 4)
         out = net(burst)
         assert out.shape == (2, 3, 48, 48)
-        bicubic = F.interpolate(burst[:, 0], scale_factor=4, mode="bicubic", align_corners=False)
-        assert _mse(out, bicubic) < 1e-3
+        assert _mse(out, burst.mean(1)) < 1e-3
     with pytest.raises(ValueError, match="K=4"):
-        net(_images(6, 12).view(2, 3, 3, 12, 12))
+        net(_images(6, 48).view(2, 3, 3, 48, 48))
     with pytest.raises(ValueError, match="N, K, 3"):
-        net(_images(2, 12))
+        net(_images(2, 48))
+    with pytest.raises(ValueError, match="multiples of 4"):
+        net(_images(8, 10).view(2, 4, 3, 10, 10))
 
 
 def test_bad_arguments_raise_clear_errors():
@@ -140,7 +150,7 @@ def test_burst_trainer_learns_and_round_trips_through_a_checkpoint(tmp_path):
     assert sum(pix[-5:]) / 5 < sum(pix[:5]) / 5
     model = load_restoration_model(t.save(), kind="burst_sr")
     assert model.kind == "burst_sr" and isinstance(model.net, BurstSR)
-    burst = _images(2, 9).view(1, 2, 3, 9, 9)
+    burst = align_burst(*make_burst(_images(1, 36), frames=2, factor=4), 4)
     out = burst_upscale_with(model.net, burst)
     assert out.shape == (1, 3, 36, 36) and float(out.abs().max()) <= 1
     torch.testing.assert_close(out, burst_upscale_with(G.eval(), burst))
