@@ -79,17 +79,20 @@ def start(args: argparse.Namespace) -> Any:
 
 
 class _FirstFrame:
-    """(burst, photo) batches -> (frame 0, photo): SRResNet's input, from the same bursts."""
+    """Batches (noisy low-resolution frame 0, photo) for SRResNet: the frame 0 that BurstBatches(frames=1, seed)
+    makes from the same crops (the same generator draws: the shift, zero, then the noise)."""
 
-    def __init__(self, bursts: BurstBatches) -> None:
-        self.bursts = bursts
+    def __init__(self, crops: Any, sigma: float, seed: int) -> None:
+        self.crops, self.sigma, self.seed, self.count = crops, sigma, seed, 0
 
     def __iter__(self) -> _FirstFrame:
         return self
 
     def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
-        burst, high = next(self.bursts)
-        return burst[:, 0], high
+        high = next(self.crops)
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.count)
+        self.count += 1
+        return make_burst(high, frames=1, factor=4, sigma=self.sigma, generator=g)[0][:, 0], high
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -130,7 +133,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
 
     torch.manual_seed(args.seed)
     G_sr = R.SRResNet(R.SRResNet.Config(scale=4, **body))
-    data = _FirstFrame(BurstBatches(crops(args.seed + 2), frames=1, sigma=args.sigma, seed=args.seed))
+    data = _FirstFrame(crops(args.seed + 2), args.sigma, args.seed)
     seconds, steps = fit(R.sr_trainer(G_sr, data, cfg, device="cpu", progress=False))
     score("SRResNet (frame 0)", R.upscale_with(G_sr.eval(), frames[:, 0]), seconds, steps)
 
