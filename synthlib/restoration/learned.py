@@ -431,7 +431,7 @@ def sr_trainer(
 # Applying trained models (any image size), loading checkpoints
 # ----------------------------------------------------------------------------------------------
 
-KINDS = ("inpaint", "sr", "denoise")
+KINDS = ("inpaint", "sr", "denoise", "burst_sr")  # denoise: restoration.denoise; burst_sr: restoration.burst
 
 
 @torch.no_grad()
@@ -466,7 +466,7 @@ def upscale_with(G: nn.Module, images: Tensor) -> Tensor:
 
 @dataclass
 class RestorationModel:
-    """A trained restoration network from a checkpoint: ``kind`` "inpaint", "sr" or "denoise", the network (its
+    """A trained restoration network from a checkpoint: ``kind`` "inpaint", "sr", "denoise" or "burst_sr", the network (its
     EMA weights when training kept them), and the training config (a dict)."""
 
     kind: str
@@ -476,7 +476,8 @@ class RestorationModel:
 
 def load_restoration_model(path: str | Path, *, kind: str | Sequence[str] = KINDS,
                            device: str | torch.device = "cpu") -> RestorationModel:
-    """Rebuild the generator of an ``inpaint``, ``sr`` or ``denoise`` checkpoint (one-line CheckpointError otherwise)."""
+    """Rebuild the generator of an ``inpaint``, ``sr``, ``denoise`` or ``burst_sr`` checkpoint (one-line CheckpointError
+    otherwise)."""
     from synthlib.core import checkpoint as ckpt_io
 
     ckpt = ckpt_io.load(path, kind=kind)
