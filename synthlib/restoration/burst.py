@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from synthlib.core.config import check_choice
 from synthlib.core.train import EMA, Recipe, Trainer
 from synthlib.restoration.classical import add_noise, downscale
-from synthlib.restoration.learned import SRConfig, sr_phases
+from synthlib.restoration.learned import SeededBatches, SRConfig, sr_phases
 from synthlib.restoration.sr_net import SR_SCALES
 
 Align = Literal["known", "estimated", "none"]
@@ -153,7 +153,7 @@ def align_burst(frames: Tensor, shifts: Tensor, factor: int = 1) -> Tensor:
     return aligned[0] if single else aligned
 
 
-class BurstBatches:
+class BurstBatches(SeededBatches):
     """Training batches ``(aligned bursts N x K x 3 x H x W, photos N x 3 x H x W)`` made on the fly from the
     clean crops of ``batches``: each burst upscaled by ``factor`` and aligned there (``align_burst(..., factor)``,
     BurstSR's input). Batch ``b``'s shifts and noise come from ``Generator().manual_seed(seed * 1_000_003 + b)``,
@@ -163,15 +163,14 @@ class BurstBatches:
     :func:`estimate_shifts` (what a camera can do; slow on small crops), "none" only upscales the frames as shot.
     """
 
+    WHAT = "bursts"
+
     def __init__(self, batches: Iterator[Tensor], *, frames: int = 4, factor: int = 4, sigma: float = DEFAULT_SIGMA,
                  seed: int = 0, align: Align = "known", max_shift: float = 1.0) -> None:
         _check_burst_args(frames, factor)
         check_choice("align", align, ALIGNS)
         self.batches, self.frames, self.factor, self.sigma, self.seed = batches, frames, factor, sigma, seed
         self.align, self.max_shift, self.count = align, max_shift, 0
-
-    def __iter__(self) -> BurstBatches:
-        return self
 
     def __next__(self) -> tuple[Tensor, Tensor]:
         high = next(self.batches)
@@ -183,16 +182,6 @@ class BurstBatches:
             shifts = estimate_shifts(burst) if self.align == "estimated" else torch.zeros_like(shifts)
         return align_burst(burst, shifts, self.factor), high
 
-    def state_dict(self) -> dict[str, Any]:
-        inner = self.batches.state_dict() if hasattr(self.batches, "state_dict") else None
-        return {"count": self.count, "seed": self.seed, "inner": inner}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state["seed"] != self.seed:
-            raise ValueError(f"checkpoint's bursts used seed={state['seed']}, these use seed={self.seed}; use the same")
-        self.count = int(state["count"])
-        if state["inner"] is not None and hasattr(self.batches, "load_state_dict"):
-            self.batches.load_state_dict(state["inner"])
 
 
 def burst_trainer(G: nn.Module, data: Iterator[Any], cfg: SRConfig, **run: Any) -> Trainer:

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthlib.core.train import EMA, Phase, Recipe, Trainer
+from synthlib.restoration.learned import SeededBatches
 
 
 def residual_target(noisy: Tensor, clean: Tensor) -> Tensor:
@@ -36,7 +37,7 @@ def _check_sigma(sigma: float | tuple[float, float]) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-class NoisyBatches:
+class NoisyBatches(SeededBatches):
     """Batches ``(noisy, clean)`` for denoising: each clean batch from ``batches`` plus Gaussian noise.
 
     ``sigma`` (in [-1, 1] units, see :func:`~synthlib.restoration.classical.sigma_from_255`): one
@@ -45,11 +46,10 @@ class NoisyBatches:
     1_000_003 + k)``, so a resumed run sees the same noise; ``state_dict`` also holds the clean
     batches' position. The noise is not clipped (as :func:`~synthlib.restoration.classical.add_noise`)."""
 
+    WHAT = "noise"
+
     def __init__(self, batches: Iterator[Tensor], sigma: float | tuple[float, float], *, seed: int = 0) -> None:
         self.batches, self.sigma, self.seed, self.count = batches, _check_sigma(sigma), seed, 0
-
-    def __iter__(self) -> NoisyBatches:
-        return self
 
     def __next__(self) -> tuple[Tensor, Tensor]:
         clean = next(self.batches)
@@ -60,16 +60,6 @@ class NoisyBatches:
         noise = torch.randn(clean.shape, generator=g) * levels
         return clean + noise.to(clean), clean
 
-    def state_dict(self) -> dict[str, Any]:
-        inner = self.batches.state_dict() if hasattr(self.batches, "state_dict") else None
-        return {"count": self.count, "seed": self.seed, "inner": inner}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state["seed"] != self.seed:
-            raise ValueError(f"checkpoint's noise used seed={state['seed']}, this uses seed={self.seed}; use the same")
-        self.count = int(state["count"])
-        if state["inner"] is not None and hasattr(self.batches, "load_state_dict"):
-            self.batches.load_state_dict(state["inner"])
 
 
 @dataclass

@@ -50,7 +50,32 @@ def random_hole(height: int, width: int, kind: MaskKind, coverage: tuple[float, 
     return make(height, width, coverage=coverage, generator=generator)
 
 
-class MaskedBatches:
+class SeededBatches:
+    """What the degraded batches share: the clean ``batches`` they wrap, the ``seed`` of their random damage and
+    ``count``, how many draws so far (so a resumed run draws the same damage); ``state_dict`` holds both and the
+    clean batches' position. Subclasses name their damage in ``WHAT`` (for the seed-mismatch message)."""
+
+    WHAT = "draws"
+    batches: Iterator[Tensor]
+    seed: int
+    count: int
+
+    def __iter__(self):
+        return self
+
+    def state_dict(self) -> dict[str, Any]:
+        inner = self.batches.state_dict() if hasattr(self.batches, "state_dict") else None
+        return {"count": self.count, "seed": self.seed, "inner": inner}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state["seed"] != self.seed:
+            raise ValueError(f"checkpoint's {self.WHAT} used seed={state['seed']}, these use seed={self.seed}; use the same")
+        self.count = int(state["count"])
+        if state["inner"] is not None and hasattr(self.batches, "load_state_dict"):
+            self.batches.load_state_dict(state["inner"])
+
+
+class MaskedBatches(SeededBatches):
     """Batches ``(images, holes)`` for inpainting: each clean batch from ``batches`` with a fresh hole per
     image (N x 1 x H x W float, 1 = missing). Hole ``k`` comes from ``Generator().manual_seed(seed * 1_000_003 + k)``,
     so a resumed run sees the same holes; ``state_dict`` also holds the clean batches' position.
@@ -72,6 +97,8 @@ class MaskedBatches:
         self.batches, self.kind, self.coverage, self.seed, self.count = batches, kind, coverage, seed, 0
         self.reference = reference
 
+    WHAT = "masks"
+
     def _hole(self, h: int, w: int, g: torch.Generator) -> Tensor:
         if self.reference is None or self.reference <= min(h, w):
             return random_hole(h, w, self.kind, self.coverage, g)
@@ -85,9 +112,6 @@ class MaskedBatches:
                 break
         return window
 
-    def __iter__(self) -> MaskedBatches:
-        return self
-
     def __next__(self) -> tuple[Tensor, Tensor]:
         images = next(self.batches)
         n, _, h, w = images.shape
@@ -98,16 +122,6 @@ class MaskedBatches:
             self.count += 1
         return images, torch.stack(holes).unsqueeze(1).float()
 
-    def state_dict(self) -> dict[str, Any]:
-        inner = self.batches.state_dict() if hasattr(self.batches, "state_dict") else None
-        return {"count": self.count, "seed": self.seed, "inner": inner}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state["seed"] != self.seed:
-            raise ValueError(f"checkpoint's masks used seed={state['seed']}, these use seed={self.seed}; use the same")
-        self.count = int(state["count"])
-        if state["inner"] is not None and hasattr(self.batches, "load_state_dict"):
-            self.batches.load_state_dict(state["inner"])
 
 
 class DownscaledBatches:
