@@ -104,11 +104,11 @@ def batches(images_u8: Tensor, seed: int) -> TensorBatches:
     return TensorBatches(images_u8, batch_size=BATCH_SIZE, seed=seed, transform=from_uint8)
 
 
-def build_models(seed: int) -> tuple[DCGANGenerator, DCGANDiscriminator]:
-    """pytorch/examples' G and D (3,576,704 and 2,765,568 parameters), freshly initialised."""
+def build_models(seed: int, width: int = NGF) -> tuple[DCGANGenerator, DCGANDiscriminator]:
+    """pytorch/examples' G and D (3,576,704 and 2,765,568 parameters at ``width`` 64), freshly initialised."""
     torch.manual_seed(seed)
-    G = DCGANGenerator(DCGANGenerator.Config(z_dim=NZ, img_size=IMG_SIZE, img_channels=NC, base_channels=NGF))
-    D = DCGANDiscriminator(DCGANDiscriminator.Config(img_size=IMG_SIZE, img_channels=NC, base_channels=NDF))
+    G = DCGANGenerator(DCGANGenerator.Config(z_dim=NZ, img_size=IMG_SIZE, img_channels=NC, base_channels=width))
+    D = DCGANDiscriminator(DCGANDiscriminator.Config(img_size=IMG_SIZE, img_channels=NC, base_channels=width))
     return G, D
 
 
@@ -190,9 +190,10 @@ class Reference:
 # ----------------------------------------------------------------------------------------------
 
 
-def synthlib_trainer(G: nn.Module, D: nn.Module, data: TensorBatches, device: torch.device, **options: Any) -> Trainer:
+def synthlib_trainer(G: nn.Module, D: nn.Module, data: Any, device: torch.device, *, batch_size: int = BATCH_SIZE,
+                     **options: Any) -> Trainer:
     """The Trainer a chapter would build, with its default options (``options`` override them)."""
-    cfg = GANConfig(loss="nonsaturating", z_dim=NZ, batch_size=BATCH_SIZE, lr_g=LR, lr_d=LR, betas=BETAS)
+    cfg = GANConfig(loss="nonsaturating", z_dim=NZ, batch_size=batch_size, lr_g=LR, lr_d=LR, betas=BETAS)
     return gan_trainer(G, D, data, cfg, kind="dcgan", device=device, progress=False, **options)
 
 

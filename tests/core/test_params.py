@@ -132,7 +132,9 @@ def test_chapter5_on_emoji_trains_in_colour_and_compares_augmentation(tmp_path: 
     from synthlib.sample import load_generator
 
     run_dir = tmp_path / "run"
-    _papermill("05_stylegan.ipynb", tmp_path / "out.ipynb", run_dir, profile="smoke", dataset="emoji")
+    # budgets of 1.2 s (the smoke profile's are 3-4 s): this test checks the emoji path, not what training buys
+    _papermill("05_stylegan.ipynb", tmp_path / "out.ipynb", run_dir, profile="smoke", dataset="emoji",
+               minutes=0.02, baseline_minutes=0.02)
     doc = json.loads((run_dir / "metrics.json").read_text())
     assert doc["params"]["dataset"] == "emoji" and doc["params"]["discriminator"] == "batchnorm"
     metrics = doc["metrics"]
