@@ -139,6 +139,26 @@ ui = denoise_ui(DenoiseExplorer(img, {"box blur": box, "TV": lambda y, sigma: de
 ui"""
 
 
+LIVE_CELL = """\
+import torch
+from synthlib.core.live import LiveView, samples_preview
+from synthlib.data.batches import TensorBatches
+from synthlib.gan.dcgan import DCGANDiscriminator, DCGANGenerator
+from synthlib.gan.phases import GANConfig, gan_trainer
+
+torch.manual_seed(0)
+G = DCGANGenerator(DCGANGenerator.Config(z_dim=8, img_size=28, img_channels=1, base_channels=8))
+D = DCGANDiscriminator(DCGANDiscriminator.Config(img_size=28, img_channels=1, base_channels=8))
+real = torch.zeros(256, 1, 28, 28) - 1
+real[:, :, 7:21, 7:21] = 1   # a white square on black: the samples move towards it as G learns
+trainer = gan_trainer(G, D, TensorBatches(real, batch_size=16, seed=0), GANConfig(z_dim=8, batch_size=16, lr_g=2e-3,
+                      lr_d=2e-3, ema_half_life_img=200), kind="dcgan", device="cpu", progress=False, log_every=5)
+view = LiveView(samples_preview(16, seed=1), title="live check", every_s=1.0, max_share=0.2)
+view.attach(trainer)
+trainer.fit(max_seconds=12)
+print("live", view.live, "frames", view.draws)"""
+
+
 def widget_notebook(source: str, cell_id: str) -> dict:
     return {
         "cells": [{"cell_type": "code", "execution_count": None, "id": cell_id, "metadata": {}, "outputs": [],
@@ -168,6 +188,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (lab_dir / "stylegan_check.ipynb").write_text(json.dumps(widget_notebook(STYLEGAN_CELL, "stylegan")))
     (lab_dir / "diffusion_check.ipynb").write_text(json.dumps(widget_notebook(DIFFUSION_CELL, "diffusion")))
     (lab_dir / "denoise_check.ipynb").write_text(json.dumps(widget_notebook(DENOISE_CELL, "denoise")))
+    (lab_dir / "live_check.ipynb").write_text(json.dumps(widget_notebook(LIVE_CELL, "live")))
     # Keep JupyterLab's own state (workspaces, news prompts) out of the user's home. The user settings
     # there start empty, so the course's app-level overrides.json in the venv decides the defaults.
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(lab_dir / ".config"), "JUPYTERLAB_WORKSPACES_DIR": str(lab_dir / ".ws")}
@@ -638,3 +659,24 @@ def test_denoise_explorer_follows_its_noise_slider(page: "sync_api.Page", lab: s
         return float(re.search(r"noisy ([0-9.]+) dB", text).group(1))
 
     assert noisy_db(caption.inner_text()) < noisy_db(first_caption) - 6, (first_caption, caption.inner_text())
+
+
+def test_live_view_redraws_while_a_cell_trains(page: "sync_api.Page", lab: str) -> None:
+    """A training cell with a LiveView in real JupyterLab: it knows a person is watching (the kernel's parent is the
+    Jupyter server; no setting), its one output picture changes while the cell is still running, and when the
+    fit ends the cell reports more than one frame."""
+    panel = open_notebook(page, lab, "live_check.ipynb")
+    panel.locator(".jp-Cell .jp-InputArea-editor").first.click()
+    page.keyboard.press("Shift+Enter")
+    image = panel.locator(".jp-OutputArea-output img").first
+    image.wait_for(state="visible", timeout=60_000)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=30_000)
+    before = pixels(image)
+    assert before.std() > 5, f"the live view drew a flat frame (pixel std {before.std():.1f} of 255)"
+    wait_for_new_picture(image, before, "training (the live view's next frame)")
+    stream = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stdout']").first
+    stream.wait_for(state="visible", timeout=60_000)
+    text = stream.inner_text()
+    assert panel.locator(".jp-OutputArea-output img").count() == 1, "the live view added outputs instead of redrawing"
+    match = re.search(r"live (\w+) frames (\d+)", text)
+    assert match and match.group(1) == "True" and int(match.group(2)) > 2, text

@@ -254,6 +254,8 @@ class Trainer:
         self.step = 0
         self.num_img = 0
         self.history: History = {}
+        self.fit_info: dict[str, Any] = {}  # set by fit (see there)
+        self.finishing = False
         self._pending: list[tuple[int, str, Tensor]] = []  # losses not yet copied to the host
         self._optimizers = self._name_optimizers()
         self.emas: dict[str, EMA] = (
@@ -458,6 +460,10 @@ class Trainer:
             m.train()
         start = time.perf_counter()
         first_step, first_img = self.step, self.num_img
+        # what callbacks (the live view) read: this fit's start, target and budget, and whether it is ending
+        self.fit_info = {"start": start, "first_step": first_step, "first_img": first_img, "num_steps": num_steps,
+                         "max_seconds": max_seconds}
+        self.finishing = False
         bar = tqdm(total=num_steps, initial=self.step, disable=not self.progress or not dist_utils.is_main(),
                    desc=self.kind, dynamic_ncols=True)
         try:
@@ -471,6 +477,7 @@ class Trainer:
                 out_of_time = max_seconds is not None and time.perf_counter() - start > max_seconds
                 if self.distributed and max_seconds is not None:  # the ranks' clocks differ: stop together
                     out_of_time = dist_utils.any_rank(out_of_time)
+                self.finishing = last or out_of_time
                 for cb in self.callbacks:
                     if self.step % cb.every == 0 or last or out_of_time:
                         cb.fn(self)
