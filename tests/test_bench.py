@@ -129,3 +129,15 @@ def test_diffusers_peer_has_about_the_parameters_of_chapter_7s_unet():
     theirs = bench.diffusers_unet((32, 64), 10)
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert 0.9 < count(theirs) / count(ours) < 1.2
+
+
+@pytest.mark.slow
+def test_live_view_cost_prints_both_speeds_the_ratio_and_the_share(capsys):
+    spec = importlib.util.spec_from_file_location("live_view_cost", BENCH.parent / "live_view_cost.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.main(["--seconds", "1.5", "--rounds", "1", "--every", "0.5"])
+    printed = capsys.readouterr().out
+    assert out["plain_img_s"] > 0 and out["live_img_s"] > 0 and out["frames"] >= 2  # it did redraw
+    assert 0 < out["draw_share"] < 1 and out["ratio"] == out["live_img_s"] / out["plain_img_s"]
+    assert re.search(r"^median images/s: no view [\d,]+, live view [\d,]+; ratio [\d.]+", printed, flags=re.M)
