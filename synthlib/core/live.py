@@ -112,22 +112,29 @@ def samples_preview(num: int = 16, *, seed: int = 0, model: str = "G_ema", **sam
 
 def pair_preview(inputs: Tensor, apply: Callable[[Tensor], Tensor], *, model: str = "G_ema",
                  targets: Tensor | None = None) -> Preview:
-    """A before/after preview: the fixed ``inputs`` (N x C x H x W in [-1, 1]), the trained ``model`` applied
-    to them by ``apply(model)(inputs)``-style ``apply(model, inputs)``, and the ``targets`` if given, as rows."""
+    """A before/after preview, as rows: the fixed ``inputs`` (N x C x H x W in [-1, 1]), ``apply(net, inputs)``
+    with the trainer's ``model`` (its EMA by default, else ``"G"``; inputs moved to its device, eval mode), and
+    the ``targets`` if given. Inputs smaller than the output (super-resolution) are shown enlarged (nearest)."""
+    import torch.nn.functional as F
 
     def preview(trainer: Trainer) -> Tensor:
         name = model if model in trainer.emas or model in trainer.models else "G"
         net = trainer.model(name)
+        device = next(net.parameters()).device
         was_training = net.training
         net.eval()
         try:
             with torch.no_grad():
-                out = apply(net, inputs).detach().float().cpu()
+                out = apply(net, inputs.to(device)).detach().float().cpu().clamp(-1, 1)
         finally:
             net.train(was_training)
-        rows = [inputs.float().cpu(), out.clamp(-1, 1)] + ([targets.float().cpu()] if targets is not None else [])
-        return torch.cat(rows)
+        shown = inputs.float().cpu()
+        if shown.shape[-2:] != out.shape[-2:]:
+            shown = F.interpolate(shown, size=out.shape[-2:], mode="nearest")
+        return torch.cat([shown, out] + ([targets.float().cpu()] if targets is not None else []))
 
+    preview.title = "rows: input, output" + (", target" if targets is not None else "")  # type: ignore[attr-defined]
+    preview.nrow = len(inputs)  # type: ignore[attr-defined]
     return preview
 
 
@@ -214,7 +221,9 @@ class LiveView:
         axes = list(axes) if panels > 1 else [axes]
         if self.preview is not None:
             images = self.preview(trainer)
-            plots.image_grid(images, nrow=min(self.nrow, len(images)), ax=axes[0], title="fixed-seed preview")
+            nrow = getattr(self.preview, "nrow", self.nrow)  # a pair preview: one row per kind of image
+            plots.image_grid(images, nrow=min(nrow, len(images)), ax=axes[0],
+                             title=getattr(self.preview, "title", "fixed-seed preview"))
         keys = self.keys if self.keys is not None else [k for k in trainer.history if k.endswith("/loss")]
         smooth = max(1, min(self.smooth, min((len(trainer.history[k]["value"]) for k in keys
                                               if k in trainer.history), default=1)))
@@ -228,7 +237,8 @@ class LiveView:
         return buf.getvalue()
 
     def draw(self, trainer: Trainer, *, final: bool = False) -> bytes:
-        """Render a frame and show it: the first into a new output, later ones into the same one."""
+        """Render a frame and show it: the first into a new output, later ones (later fits too) into the same
+        one, so a view is one picture in the notebook however often it trains."""
         t0 = time.perf_counter()
         trainer._flush()  # the losses not yet copied to the host
         data = self.png(trainer)
@@ -243,8 +253,6 @@ class LiveView:
                     self._handle.update(Image(data=data))
         except ImportError:  # pragma: no cover - IPython is a core dependency
             pass
-        if final:
-            self._handle = None  # a later fit of the same trainer starts a new output area
         self.draws += 1
         self.draw_seconds += time.perf_counter() - t0
         return data

@@ -115,3 +115,12 @@ def test_a_pair_preview_shows_inputs_outputs_and_targets_as_rows():
     rows = pair_preview(x, lambda m, inp: m(inp), targets=x.flip(0))(trainer)
     assert rows.shape == (6, 3, 8, 8) and torch.equal(rows[:2], x) and torch.equal(rows[4:], x.flip(0))
     assert float(rows.abs().max()) <= 1.0 and net.training  # clamped; the net's mode restored
+
+
+def test_a_pair_preview_enlarges_inputs_smaller_than_the_output():
+    net = torch.nn.Upsample(scale_factor=2)
+    net.register_parameter("w", torch.nn.Parameter(torch.zeros(1)))  # a device to read
+    trainer = type("T", (), {"emas": {}, "models": {"G": net}, "model": lambda self, name: net})()
+    low = torch.rand(3, 1, 4, 4) * 2 - 1
+    rows = pair_preview(low, lambda m, x: m(x))(trainer)
+    assert rows.shape == (6, 1, 8, 8) and torch.equal(rows[:3], rows[3:])  # nearest x2 both ways
