@@ -136,7 +136,7 @@ def test_live_view_cost_prints_both_speeds_the_ratio_and_the_share(capsys):
     spec = importlib.util.spec_from_file_location("live_view_cost", BENCH.parent / "live_view_cost.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    out = module.main(["--seconds", "1.5", "--rounds", "1", "--every", "0.5"])
+    out = module.main(["--seconds", "1", "--rounds", "1", "--every", "0.3"])
     printed = capsys.readouterr().out
     assert out["plain_img_s"] > 0 and out["live_img_s"] > 0 and out["frames"] >= 2  # it did redraw
     assert 0 < out["draw_share"] < 1 and out["ratio"] == out["live_img_s"] / out["plain_img_s"]

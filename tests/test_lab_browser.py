@@ -51,17 +51,11 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwr
 # The notebook the widget check runs: a small DCGAN generator whose untrained images have contrast
 # (DCGAN's N(0, 0.02) init leaves every pixel one grey level), its explorer, and the UI.
 EXPLORER_CELL = """\
-import torch
-from synthlib.gan.dcgan import DCGANGenerator
 from synthlib.gan.latent_widget import LatentExplorer, explorer_ui
+from synthlib.sample import load_generator
 
-torch.manual_seed(0)
-G = DCGANGenerator(DCGANGenerator.Config(z_dim=16, img_size=28, base_channels=8))
-with torch.no_grad():
-    for m in G.modules():
-        if isinstance(m, torch.nn.ConvTranspose2d):
-            m.weight.normal_(0.0, 0.2)
-ui = explorer_ui(LatentExplorer(G, z_dim=16, num_samples=256, device="cpu"))
+G, _ = load_generator("course:dcgan-fashion", device="cpu")   # chapter 2's course weights (SHA-256 checked)
+ui = explorer_ui(LatentExplorer(G, z_dim=G.config.z_dim, num_samples=256, device="cpu"))
 ui"""
 
 # The comparison notebook: five named items, two directions of four columns, every image made of seeded
@@ -153,9 +147,9 @@ real = torch.zeros(256, 1, 28, 28) - 1
 real[:, :, 7:21, 7:21] = 1   # a white square on black: the samples move towards it as G learns
 trainer = gan_trainer(G, D, TensorBatches(real, batch_size=16, seed=0), GANConfig(z_dim=8, batch_size=16, lr_g=2e-3,
                       lr_d=2e-3, ema_half_life_img=200), kind="dcgan", device="cpu", progress=False, log_every=5)
-view = LiveView(samples_preview(16, seed=1), title="live check", every_s=1.0, max_share=0.2)
+view = LiveView(samples_preview(16, seed=1), title="live check", every_s=0.5, max_share=0.2)
 view.attach(trainer)
-trainer.fit(max_seconds=12)
+trainer.fit(max_seconds=7)
 print("live", view.live, "frames", view.draws)"""
 
 
@@ -360,6 +354,7 @@ def wait_for_new_picture(image: "sync_api.Locator", before: "object", what: str)
 
 
 def test_latent_explorer_draws_and_follows_its_slider(page: "sync_api.Page", lab: str) -> None:
+    """Chapter 2's latent explorer opened on the course weights (course:dcgan-fashion), as the chapter opens it."""
     panel, image = run_widget_notebook(page, lab, "explorer_check.ipynb")
     before = pixels(image)
     assert before.shape == (28 * 4, 28 * 4), f"the explorer's image is {before.shape}, expected 28 x 28 enlarged 4 times"
