@@ -12,7 +12,7 @@ LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Where the smoke runs of `make test` write, so they never overwrite real runs in runs/.
 TEST_RUNS := $(CURDIR)/build/test-runs
 
-.PHONY: setup data browser lab test unit lint notebooks course sweep bench bench-quick clean weights help
+.PHONY: setup data browser lab test unit lint notebooks course sweep bench bench-quick gpu-check clean weights help
 help:
 	@echo "make lab     - set up, then serve the notebooks in JupyterLab"
 	@echo "make test    - set up, then lint, every test and every notebook under nbval (smoke profile); what CI runs"
@@ -22,6 +22,7 @@ help:
 	@echo "make sweep   - rerun the DCGAN notebook over a small grid into runs/sweep/"
 	@echo "make bench   - training speed of every family: synthlib's step vs a peer's and the machine's ceiling"
 	@echo "make bench-quick - the same in seconds (tiny sizes, one step): checks that it runs"
+	@echo "make gpu-check - on a lent GPU (~8 min): every family's step, compile, a StyleGAN2 burst -> benchmarks/results/"
 	@echo "make weights - train the course weights not yet built (NAME=dcgan-fashion: one), resuming"
 
 $(STAMP): pyproject.toml
@@ -87,6 +88,10 @@ bench: setup
 bench-quick: setup
 	$(PY) benchmarks/dcgan_speed.py --quick
 	$(PY) benchmarks/family_speed.py --quick --out runs/bench/bench-quick.json
+
+# Issue 24: what one lent CUDA GPU does with the course (benchmarks/gpu_check.py); writes benchmarks/results/gpu-DATE.md
+gpu-check: setup
+	$(PY) benchmarks/gpu_check.py
 
 # Course weights (issue 23; synthlib/course_weights.py): each chapter's headline model trained once for a budget
 # in steps into runs/course-weights/NAME/ (a killed run resumes where it stopped), then exported to

@@ -99,9 +99,9 @@ def photo_crops(num_img: int, size: int = IMG_SIZE, seed: int = 0) -> tuple[Tens
     return torch.cat(crops), f"{num_img} random {size}x{size} crops of scikit-image photos ({', '.join(names)})"
 
 
-def batches(images_u8: Tensor, seed: int) -> TensorBatches:
-    """Endless shuffled batches of 64 images, float in [-1, 1] (synthlib's pixel convention)."""
-    return TensorBatches(images_u8, batch_size=BATCH_SIZE, seed=seed, transform=from_uint8)
+def batches(images_u8: Tensor, seed: int, batch_size: int = BATCH_SIZE) -> TensorBatches:
+    """Endless shuffled batches (of 64 images by default), float in [-1, 1] (synthlib's pixel convention)."""
+    return TensorBatches(images_u8, batch_size=batch_size, seed=seed, transform=from_uint8)
 
 
 def build_models(seed: int, width: int = NGF) -> tuple[DCGANGenerator, DCGANDiscriminator]:
@@ -258,7 +258,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (default: torch's choice)")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, ...")
     p.add_argument("--compile", action="store_true", help="also time synthlib with compile=True (torch.compile)")
-    p.add_argument("--quick", action="store_true", help="seconds, not minutes: 1 round of 1 step (for tests)")
+    p.add_argument("--quick", action="store_true", help="seconds, not minutes: 1 round of 1 step at half the widths "
+                   "and batch (for tests)")
     args = p.parse_args(argv)
     if args.quick:
         args.steps, args.rounds = 1, 1
@@ -275,18 +276,20 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     device = pick_device(args.device)
     what = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     print(f"torch {torch.__version__} | device {device} ({what}) | threads {torch.get_num_threads()}")
-    print(f"DCGAN {IMG_SIZE}x{IMG_SIZE}x{NC}, nz={NZ}, ngf=ndf={NGF}, batch {BATCH_SIZE}, Adam lr {LR} betas {BETAS}")
+    width, batch = (NGF // 2, BATCH_SIZE // 2) if args.quick else (NGF, BATCH_SIZE)  # quick: half widths, half batch
+    print(f"DCGAN {IMG_SIZE}x{IMG_SIZE}x{NC}, nz={NZ}, ngf=ndf={width}, batch {batch}, Adam lr {LR} betas {BETAS}")
     images, about = photo_crops(256 if args.quick else 2048)
     print(f"data: {about}")
 
     contenders = []
-    G, D = build_models(seed=0)
-    contenders.append(Contender("reference", Reference(G, D, batches(images, seed=1), device).train))
-    G, D = build_models(seed=0)
-    contenders.append(Contender("synthlib", run_for(synthlib_trainer(G, D, batches(images, seed=1), device))))
+    G, D = build_models(seed=0, width=width)
+    data = lambda: batches(images, seed=1, batch_size=batch)  # noqa: E731  (each contender its own iterator)
+    contenders.append(Contender("reference", Reference(G, D, data(), device).train))
+    G, D = build_models(seed=0, width=width)
+    contenders.append(Contender("synthlib", run_for(synthlib_trainer(G, D, data(), device, batch_size=batch))))
     if args.compile:
-        G, D = build_models(seed=0)
-        trainer = synthlib_trainer(G, D, batches(images, seed=1), device, compile=True)
+        G, D = build_models(seed=0, width=width)
+        trainer = synthlib_trainer(G, D, data(), device, batch_size=batch, compile=True)
         contenders.append(Contender("synthlib+compile", run_for(trainer)))
 
     # Not measured: allocator warm-up, oneDNN/cuDNN algorithm choice, torch.compile.
@@ -305,8 +308,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     for r in range(args.rounds):
         for c in contenders:
             wall, cpu = timed(c.run, args.steps, device)
-            c.img_per_s.append(args.steps * BATCH_SIZE / wall)
-            c.img_per_cpu_s.append(args.steps * BATCH_SIZE / max(cpu, 1e-9))
+            c.img_per_s.append(args.steps * batch / wall)
+            c.img_per_cpu_s.append(args.steps * batch / max(cpu, 1e-9))
         print(f"{r + 1:5d}" + "".join(f"{c.img_per_s[-1]:17.1f} ({c.img_per_cpu_s[-1]:5.1f})" for c in contenders))
 
     ref = contenders[0]
@@ -320,10 +323,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     peak = matmul_gflops(device)
     print(f"fp32 matmul (2048 x 2048) on this machine: {peak:.0f} GFLOP/s")
     for c in contenders:
-        achieved = results[c.name] / BATCH_SIZE * c.flops / 1e9
+        achieved = results[c.name] / batch * c.flops / 1e9
         print(f"achieved {c.name:<17} {achieved:6.0f} GFLOP/s = {achieved / peak:4.0%} of matmul")
     synthlib_flops = next(c.flops for c in contenders if c.name == "synthlib")
-    ceiling = peak / (synthlib_flops / 1e9) * BATCH_SIZE / results["reference"]
+    ceiling = peak / (synthlib_flops / 1e9) * batch / results["reference"]
     print(f"ceiling for synthlib / reference (synthlib's work at matmul speed): {ceiling:.2f}x")
     results["matmul_gflops"], results["ceiling"] = peak, ceiling
     for c in contenders[1:]:

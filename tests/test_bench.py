@@ -141,3 +141,24 @@ def test_live_view_cost_prints_both_speeds_the_ratio_and_the_share(capsys):
     assert out["plain_img_s"] > 0 and out["live_img_s"] > 0 and out["frames"] >= 2  # it did redraw
     assert 0 < out["draw_share"] < 1 and out["ratio"] == out["live_img_s"] / out["plain_img_s"]
     assert re.search(r"^median images/s: no view [\d,]+, live view [\d,]+; ratio [\d.]+", printed, flags=re.M)
+
+
+@pytest.mark.slow
+def test_gpu_check_runs_tiny_on_the_cpu_and_writes_its_report(tmp_path, capsys):
+    """`make gpu-check` is for a lent GPU; here its code runs end to end on the CPU with tiny sizes."""
+    spec = importlib.util.spec_from_file_location("gpu_check", BENCH.parent / "gpu_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    threads = torch.get_num_threads()
+    try:
+        out = module.main(["--tiny", "--device", "cpu", "--families", "dcgan,sr", "--skip-compile",
+                           "--out", str(tmp_path / "gpu.md")])
+    finally:
+        torch.set_num_threads(threads)
+    report = (tmp_path / "gpu.md").read_text()
+    assert set(out["families"]) == {"dcgan", "sr"} and out["fp32_gflops"] > 0
+    for family in ("dcgan", "sr"):
+        assert re.search(rf"^\| {family} \| [\d,.]+ \| [\d,.]+ \| [\d.]+x \| [\d.]+% \| [\d,]+ in \d+ s \|$", report,
+                         flags=re.M), report
+    assert out["compile"] == {} and "torch.compile on chapter 2's DCGAN step\n\nskipped" in report  # compiling: 1 min
+    assert out["stylegan"]["steps"] > 0 and 0 < out["stylegan"]["fid"] < float("inf") and "FID" in report

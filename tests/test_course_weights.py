@@ -18,7 +18,7 @@ from synthlib.sample import load_generator, sample
 SHAPES = {"dcgan-fashion": (1, 28), "diffusion-fashion": (1, 28), "flow-fashion": (1, 28), "vae-fashion": (1, 28),
           "stylegan-fashion": (1, 32)}
 # The restoration weights map a picture to a picture (checked with their own loader, below)
-RESTORERS = {"denoise"}
+RESTORERS = {"denoise", "sr-x4"}
 GENERATORS = sorted(set(cw.RECIPES) - RESTORERS)
 
 
@@ -99,6 +99,23 @@ def test_course_denoiser_loads_and_denoises(weights):
     y = add_noise(x, 0.2)
     out = denoise_with(model.net, y)
     assert out.shape == x.shape and out.isfinite().all() and float(psnr(out, x).mean()) > 0
+
+
+def test_course_upscaler_loads_and_upscales_x4(weights):
+    from synthlib.restoration import load_restoration_model, upscale_with
+
+    model = load_restoration_model("course:sr-x4", kind="sr")
+    assert model.kind == "sr" and not model.net.training
+    x = torch.rand(2, 3, 10, 12) * 2 - 1
+    out = upscale_with(model.net, x)
+    assert out.shape == (2, 3, 40, 48) and out.isfinite().all() and out.abs().max() <= 1
+
+
+def test_sr_recipe_scores_against_bicubic_on_the_same_photos(built):
+    entry = built[1]["sr-x4"]
+    m = entry["metrics"]
+    assert abs(m["gain_over_bicubic"] - (m["psnr"] - m["bicubic_psnr"])) < 1e-9 and m["num_photos"] == 2
+    assert 10 < m["bicubic_psnr"] < 40  # the tiny held-out problem's bicubic: a real photo, upscaled
 
 
 def test_corrupted_file_is_one_line_naming_file_and_command(weights):
@@ -233,3 +250,15 @@ def test_shipped_denoiser_loads_matches_its_sha_and_denoises(monkeypatch):
     y = add_noise(x, 0.2)
     out = denoise_with(load_restoration_model("course:denoise").net, y)
     assert float(psnr(out, x)) > float(psnr(y.clamp(-1, 1), x)) + 3  # a trained denoiser removes noise
+
+
+def test_shipped_upscaler_loads_matches_its_sha_and_beats_bicubic(monkeypatch):
+    from synthlib.restoration import load_restoration_model, upscale_with
+
+    monkeypatch.delenv(cw.WEIGHTS_ENV, raising=False)
+    entry = _shipped("sr-x4")
+    assert cw.verify("sr-x4") == SHIPPED / entry["file"]
+    assert entry["tiny"] is False and entry["steps"] == cw.RECIPES["sr-x4"].steps
+    assert entry["metrics"]["gain_over_bicubic"] > 0.5  # measured on chapter 6's held-out photos at export
+    out = upscale_with(load_restoration_model("course:sr-x4").net, torch.rand(1, 3, 12, 12) * 2 - 1)
+    assert out.shape == (1, 3, 48, 48)
