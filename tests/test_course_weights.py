@@ -19,7 +19,9 @@ SHAPES = {"dcgan-fashion": (1, 28), "diffusion-fashion": (1, 28), "flow-fashion"
           "stylegan-fashion": (1, 32)}
 # The restoration weights map a picture to a picture (checked with their own loader, below)
 RESTORERS = {"denoise", "sr-x4"}
-GENERATORS = sorted(set(cw.RECIPES) - RESTORERS)
+# The translators map an emoji of one design to the other (chapter 3; checked through their own loader, below)
+TRANSLATORS = {"pix2pix-emoji", "cyclegan-emoji"}
+GENERATORS = sorted(set(cw.RECIPES) - RESTORERS - TRANSLATORS)
 
 
 @pytest.fixture(autouse=True)
@@ -118,6 +120,30 @@ def test_sr_recipe_scores_against_bicubic_on_the_same_photos(built):
     assert 10 < m["bicubic_psnr"] < 40  # the tiny held-out problem's bicubic: a real photo, upscaled
 
 
+@pytest.mark.parametrize("name", sorted(TRANSLATORS))
+def test_course_translator_loads_and_translates_emoji(weights, name, tmp_path):
+    from synthlib.__main__ import main
+    from synthlib.translation.pix2pix_cyclegan import load_translator, translate
+
+    directions = ("a2b", "b2a") if name == "cyclegan-emoji" else ("a2b",)
+    x = torch.rand(3, 3, 64, 64) * 2 - 1
+    for direction in directions:
+        G, which = load_translator(f"course:{name}", direction=direction)
+        assert which.endswith("_ema") and not G.training
+        out = translate(G, x)
+        assert out.shape == x.shape and out.isfinite().all() and out.abs().max() <= 1
+    torch.save(x, tmp_path / "x.pt")
+    assert main(["translate", f"course:{name}", "--input", str(tmp_path / "x.pt"), "--out", str(tmp_path / "y.pt")]) == 0
+    assert torch.load(tmp_path / "y.pt").shape == x.shape
+
+
+def test_translation_recipes_score_on_the_test_emoji(built):
+    p2p, cyc = built[1]["pix2pix-emoji"]["metrics"], built[1]["cyclegan-emoji"]["metrics"]
+    for m in (p2p, cyc):
+        assert m["num_test"] == 32 and 5 < m["psnr"] < 40 and 0 < m["ssim"] < 1 and m["fid"] > 0
+    assert abs(cyc["gain_over_identity"] - (cyc["psnr"] - 11.0)) < 3 and cyc["back_psnr"] > 5  # identity: ~11-12 dB
+
+
 def test_corrupted_file_is_one_line_naming_file_and_command(weights):
     path = weights / "dcgan-fashion.safetensors"
     data = bytearray(path.read_bytes())
@@ -175,7 +201,7 @@ def test_list_weights(weights, tmp_path):
         assert item["command"] == f"make weights NAME={name}"
         assert item["available"] == (name in cw.RECIPES) and item["recipe"] == (name in cw.RECIPES)
         if name in cw.RECIPES:
-            main_metric = "psnr" if name in RESTORERS else "fid"
+            main_metric = "psnr" if name in RESTORERS | TRANSLATORS else "fid"
             assert item["metrics"][main_metric] > 0 and item["steps"] == cw.RECIPES[name].tiny_steps
             assert isinstance(item["hardware"], str) and item["train_seconds"] > 0 and item["description"]
     empty = {i["name"]: i for i in cw.list_weights(tmp_path)}

@@ -444,6 +444,140 @@ _register(Recipe(
 ))
 
 
+# pix2pix-emoji and cyclegan-emoji: chapter 3's translation models, Google's emoji -> Twitter's, scored on the test split
+TRANSLATION_GOALS = {"psnr": "higher", "ssim": "higher", "kid": "lower", "fid": "lower"}
+
+
+def _translation_nets(tiny: bool, norm: str, up: str, conditional: bool | None,
+                      base: int = 32) -> tuple[nn.Module, nn.Module | None]:
+    """Chapter 3's U-Net (6 downs, dropout) and PatchGAN (2 stride-2 layers) at ``base`` channels (8 when tiny).
+    ``conditional`` None: no discriminator."""
+    from synthlib.nn.patchgan import PatchGANDiscriminator
+    from synthlib.nn.unet import UNetGenerator
+
+    base = 8 if tiny else base
+    G = UNetGenerator(UNetGenerator.Config(base_channels=base, max_channels=8 * base, num_downs=6, norm=norm,
+                                           dropout=0.5, dropout_at_eval=False, upsample=up))
+    D = None if conditional is None else PatchGANDiscriminator(PatchGANDiscriminator.Config(
+        conditional=conditional, base_channels=base, num_layers=2, norm=norm))
+    return G, D
+
+
+def _pix2pix_build(r: Recipe, tiny: bool) -> Any:
+    from synthlib.data.batches import TensorBatches
+    from synthlib.data.emoji import load_emoji_uint8
+    from synthlib.data.pixels import from_uint8
+    from synthlib.translation import Pix2PixConfig, pix2pix_trainer
+
+    train = load_emoji_uint8("train")
+    G, D = _translation_nets(tiny, "batch", "transposed", True)
+    cfg = Pix2PixConfig(lambda_l1=100.0, lr_g=2e-4, lr_d=2e-4, batch_size=r.batch_size,
+                        ema_half_life_img=100 if tiny else 10_000)  # the paper's learning rate, the full profile's EMA
+    data = TensorBatches(train.google, train.twitter, batch_size=r.batch_size, seed=r.seed,
+                         transform=[from_uint8, from_uint8])
+    return pix2pix_trainer(G, D, data, cfg, progress=False)
+
+
+@functools.lru_cache(maxsize=2)
+def _emoji_test(tiny: bool) -> tuple[Tensor, Tensor]:
+    from synthlib.data.emoji import load_emoji_uint8
+    from synthlib.data.pixels import from_uint8
+
+    test = load_emoji_uint8("test")
+    n = 32 if tiny else len(test)
+    return from_uint8(test.google[:n]), from_uint8(test.twitter[:n])
+
+
+@functools.lru_cache(maxsize=4)
+def _emoji_realism(target: str, tiny: bool) -> Any:
+    from synthlib.data.emoji import load_emoji_uint8
+    from synthlib.data.pixels import from_uint8
+    from synthlib.translation.scores import StyleFIDEvaluator
+
+    train = load_emoji_uint8("train")
+    ref = train.twitter if target == "twitter" else train.google
+    return StyleFIDEvaluator(from_uint8(ref[:64] if tiny else ref), target_style=target, kid_subsets=10 if tiny else 100)
+
+
+def _translation_scores(G: nn.Module, inputs: Tensor, targets: Tensor, target: str, tiny: bool) -> dict[str, float]:
+    """Chapter 3's ruler: PSNR/SSIM/L1 against the true emoji of the other design, KID/FID in the emoji style
+    classifier's features against the target style's training images."""
+    from synthlib.translation import translate
+    from synthlib.translation.scores import paired_scores
+
+    out = translate(G, inputs)
+    r = _emoji_realism(target, tiny)(out)
+    paired = paired_scores(out, targets)
+    return {"psnr": float(paired["psnr"]), "ssim": float(paired["ssim"]), "l1": float(paired["l1"]),
+            "kid": float(r["kid_mean"]), "fid": float(r["fid"]), "num_test": len(inputs)}
+
+
+def _pix2pix_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    x, y = _emoji_test(tiny)
+    return _translation_scores(models["G_ema"], x, y, "twitter", tiny)
+
+
+_register(Recipe(
+    name="pix2pix-emoji", chapter="03_translation",
+    description="chapter 3's Pix2Pix (U-Net with 6 downs and dropout, 32 base channels; conditional PatchGAN with 2 "
+                "layers; L1 x 100 + cGAN) Google -> Twitter emoji, G_ema; PSNR/SSIM/KID/FID on the 398 test emoji",
+    kind="pix2pix", steps=45_000, batch_size=16, seed=0,  # 6.6 steps/s on the 2-core CPU, alone: 1.9 h
+    build=_pix2pix_build, score=_pix2pix_score, watch=_pix2pix_score, goals=TRANSLATION_GOALS,
+    default_profile={"psnr": 14.74, "ssim": 0.521, "kid": 0.007, "fid": 1.67, "l1": 0.229, "steps": 3000,
+                     "l1_only": {"psnr": 15.25, "ssim": 0.557, "kid": 0.117, "fid": 3.91},
+                     "source": "notebooks/03_translation.ipynb, 'What the numbers say' (default profile, 2026-12-05): "
+                               "Pix2Pix, 16 base channels, 3,000 steps; the L1-only U-Net beside it"},
+    checkpoint_every=2000, log_every=500, watch_every=10_000, tiny_steps=4,
+    notes="the chapter's networks at twice the CPU default's width (32 base channels), the paper's learning rate "
+          "(2e-4) and L1 weight (100); EMA half-life 10,000 images",
+))
+
+
+def _cyclegan_build(r: Recipe, tiny: bool) -> Any:
+    from synthlib.data.batches import TensorBatches
+    from synthlib.data.emoji import emoji_unpaired
+    from synthlib.data.pixels import from_uint8
+    from synthlib.translation import CycleGANConfig, ZipBatches, cyclegan_trainer
+
+    unpaired = emoji_unpaired("train")
+    # the CPU default's width (16): CycleGAN's step is four networks and six generator passes, so a long run buys
+    # steps rather than width (0.76 steps/s at 32 channels, measured)
+    G_AB, D_B = _translation_nets(tiny, "instance", "resize", False, base=16)
+    G_BA, D_A = _translation_nets(tiny, "instance", "resize", False, base=16)
+    cfg = CycleGANConfig(lambda_cycle=10.0, batch_size=r.batch_size, ema_half_life_img=100 if tiny else 10_000)
+    data = ZipBatches(TensorBatches(unpaired.a, batch_size=r.batch_size, seed=r.seed, transform=from_uint8),
+                      TensorBatches(unpaired.b, batch_size=r.batch_size, seed=r.seed + 1, transform=from_uint8))
+    return cyclegan_trainer(G_AB, G_BA, D_A, D_B, data, cfg, seed=r.seed, progress=False)
+
+
+def _cyclegan_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    x, y = _emoji_test(tiny)
+    there = _translation_scores(models["G_AB_ema"], x, y, "twitter", tiny)
+    back = _translation_scores(models["G_BA_ema"], y, x, "google", tiny)
+    from synthlib.translation.scores import paired_scores
+
+    identity = float(paired_scores(x, y)["psnr"])
+    return {**there, "gain_over_identity": there["psnr"] - identity, "back_psnr": back["psnr"], "back_kid": back["kid"]}
+
+
+_register(Recipe(
+    name="cyclegan-emoji", chapter="03_translation",
+    description="chapter 3's CycleGAN (two U-Nets with instance norm and resize-convolutions, 16 base channels; two "
+                "PatchGANs; cycle x 10, identity x 5) on unpaired halves of the emoji, G_AB_ema and G_BA_ema; scored "
+                "on the 398 test emoji in both directions",
+    kind="cyclegan", steps=15_000, batch_size=16, seed=0,  # 2.1 steps/s on the 2-core CPU, alone: 2.0 h
+    build=_cyclegan_build, score=_cyclegan_score, watch=_cyclegan_score,
+    goals={**TRANSLATION_GOALS, "gain_over_identity": "higher", "back_psnr": "higher"},
+    default_profile={"psnr": 12.18, "ssim": 0.415, "kid": 0.179, "fid": 4.81, "gain_over_identity": 0.49,
+                     "back_psnr": 12.06, "steps": 650,
+                     "source": "notebooks/03_translation.ipynb, 'What the numbers say' (default profile, 2026-12-05): "
+                               "CycleGAN, 16 base channels, 650 steps; identity scores 11.69 dB"},
+    export=("G_AB_ema", "G_BA_ema"), checkpoint_every=1000, log_every=250, watch_every=4000, tiny_steps=4,
+    notes="the chapter's default-profile networks and recipe (lr 2e-4, LSGAN, image pools of 50) for 23 times its "
+          "steps; EMA half-life 10,000 images; both directions ship",
+))
+
+
 def resolve_name(name: str) -> str:
     """``"course:NAME"`` or ``"NAME"`` -> ``"NAME"``; an unknown name raises CheckpointError naming the known ones."""
     name = name[len(PREFIX):] if name.startswith(PREFIX) else name
