@@ -18,7 +18,7 @@ from synthlib.sample import load_generator, sample
 SHAPES = {"dcgan-fashion": (1, 28), "diffusion-fashion": (1, 28), "flow-fashion": (1, 28), "vae-fashion": (1, 28),
           "stylegan-fashion": (1, 32)}
 # The restoration weights map a picture to a picture (checked with their own loader, below)
-RESTORERS = {"denoise", "sr-x4"}
+RESTORERS = {"denoise", "sr-x4", "inpaint"}
 # The translators map an emoji of one design to the other (chapter 3; checked through their own loader, below)
 TRANSLATORS = {"pix2pix-emoji", "cyclegan-emoji"}
 GENERATORS = sorted(set(cw.RECIPES) - RESTORERS - TRANSLATORS)
@@ -111,6 +111,25 @@ def test_course_upscaler_loads_and_upscales_x4(weights):
     x = torch.rand(2, 3, 10, 12) * 2 - 1
     out = upscale_with(model.net, x)
     assert out.shape == (2, 3, 40, 48) and out.isfinite().all() and out.abs().max() <= 1
+
+
+def test_course_inpainter_loads_and_keeps_the_known_pixels(weights):
+    from synthlib.restoration import inpaint_with, load_restoration_model
+
+    model = load_restoration_model("course:inpaint", kind="inpaint")
+    x = torch.rand(1, 3, 40, 40) * 2 - 1
+    hole = torch.zeros(1, 1, 40, 40, dtype=torch.bool)
+    hole[..., 10:20, 12:30] = True
+    out = inpaint_with(model.net, x, hole)
+    assert out.shape == x.shape and out.isfinite().all() and torch.equal(out[~hole.expand_as(x)], x[~hole.expand_as(x)])
+
+
+def test_inpaint_recipe_scores_strokes_and_boxes_against_biharmonic(built):
+    m = built[1]["inpaint"]["metrics"]
+    for kind in ("strokes", "boxes"):
+        assert abs(m[f"{kind}_gain_over_biharmonic"] - (m[f"{kind}_psnr"] - m[f"{kind}_biharmonic_psnr"])) < 1e-9
+        assert 10 < m[f"{kind}_biharmonic_psnr"] < 50 and 0 < m[f"{kind}_ssim"] <= 1
+    assert m["num_photos"] == 2
 
 
 def test_sr_recipe_scores_against_bicubic_on_the_same_photos(built):
