@@ -16,7 +16,7 @@ from synthlib.sample import load_generator, sample
 
 # What each chapter's output looks like: (channels, size) of the generator's images
 SHAPES = {"dcgan-fashion": (1, 28), "diffusion-fashion": (1, 28), "flow-fashion": (1, 28), "vae-fashion": (1, 28),
-          "stylegan-fashion": (1, 32)}
+          "stylegan-fashion": (1, 32), "stylegan-emoji": (3, 32)}
 # The restoration weights map a picture to a picture (checked with their own loader, below)
 RESTORERS = {"denoise", "sr-x4", "inpaint"}
 # The translators map an emoji of one design to the other (chapter 3; checked through their own loader, below)

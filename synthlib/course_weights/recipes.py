@@ -346,6 +346,83 @@ _register(Recipe(
 ))
 
 
+# stylegan-emoji: chapter 5's emoji run (both teams' emoji halved to 32 px, in colour), the CPU default's pair
+def _emoji_32(split: str) -> Tensor:
+    import torch.nn.functional as F
+
+    from synthlib.data.emoji import load_emoji_uint8
+
+    e = load_emoji_uint8(split)
+    return F.avg_pool2d(torch.cat([e.google, e.twitter]).float(), 2).round().to(torch.uint8)
+
+
+def _stylegan_emoji_build(r: Recipe, tiny: bool) -> Any:
+    from synthlib.data.batches import TensorBatches
+    from synthlib.data.pixels import from_uint8
+    from synthlib.gan.dcgan import DCGANDiscriminator
+    from synthlib.stylegan.generator import StyleGANGenerator
+    from synthlib.stylegan.training import StyleGANConfig, stylegan_trainer
+
+    arch = (dict(base_channels=4, max_channels=16, z_dim=16, n_mlp=1) if tiny
+            else dict(base_channels=16, max_channels=128, z_dim=64, n_mlp=2))      # chapter 5's smoke / default sizes
+    # the chapter's default pair: the StyleGAN generator with a tanh output against chapter 2's batch-norm D
+    G = StyleGANGenerator(StyleGANGenerator.Config(img_size=32, img_channels=3, w_dim=arch["z_dim"], output="tanh",
+                                                   **arch))
+    D = DCGANDiscriminator(DCGANDiscriminator.Config(img_size=32, img_channels=3, base_channels=8 if tiny else 32))
+    cfg = StyleGANConfig(batch_size=r.batch_size, lr=2.5e-3, r1_gamma=0.01, pl_weight=0.0, mixing_prob=0.0,
+                         augment="", ema_half_life_img=100 if tiny else 20_000)
+    data = TensorBatches(_emoji_32("train"), batch_size=r.batch_size, seed=r.seed, transform=from_uint8)
+    return stylegan_trainer(G, D, data, cfg, progress=False)
+
+
+@functools.lru_cache(maxsize=2)
+def _emoji_ruler(tiny: bool) -> tuple[Any, Tensor]:
+    """Chapter 5's emoji ruler: the style classifier's features of the test emoji (both teams, 32 px read at 64)."""
+    import torch.nn.functional as F
+
+    from synthlib.data.pixels import from_uint8
+    from synthlib.translation.scores import StyleFIDEvaluator, style_features
+
+    test = from_uint8(_emoji_32("test"))
+    real = F.interpolate(test[:64] if tiny else test, scale_factor=2, mode="bilinear", align_corners=False)
+    return StyleFIDEvaluator(real, kid_subsets=5 if tiny else 50), style_features(real)
+
+
+def _stylegan_emoji_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    import torch.nn.functional as F
+
+    from synthlib.metrics.prdc import precision_recall
+    from synthlib.sample import sample
+    from synthlib.translation.scores import style_features
+
+    evaluate, real_features = _emoji_ruler(tiny)
+    n = 100 if tiny else 5000  # chapter 5: num_eval = 5000 samples, seed 1
+    images = F.interpolate(sample(models["G_ema"], n, seed=1).clamp(-1, 1), scale_factor=2, mode="bilinear",
+                           align_corners=False)
+    r = evaluate(images)
+    return {"fid": r["fid"], "kid_x1000": 1000 * r["kid_mean"], **precision_recall(real_features, style_features(images)),
+            "num_samples": n}
+
+
+_register(Recipe(
+    name="stylegan-emoji", chapter="05_stylegan",
+    description="chapter 5's StyleGAN generator (tanh output) against chapter 2's batch-norm D on both teams' emoji "
+                "halved to 32 px in colour, G_ema; FID/KID/precision/recall in the emoji style classifier's features "
+                "against the test emoji",
+    kind="stylegan", steps=60_000, batch_size=32, seed=0,  # 11 steps/s on one thread, alone: 1.5 h
+    build=_stylegan_emoji_build, score=_stylegan_emoji_score,
+    watch=lambda models, tiny: {k: v for k, v in _stylegan_emoji_score(models, tiny).items()
+                                if k in ("fid", "precision", "recall")},
+    goals=GAN_GOALS,
+    default_profile={"fid": 1.4, "recall": 0.80, "train_seconds": 300,
+                     "source": "README / notebooks/05_stylegan.ipynb (default profile, -p dataset emoji): FID 1.4, "
+                               "recall 0.80 after 300 s; the real training emoji's floor is 0.36"},
+    threads=1, checkpoint_every=1000, log_every=250, watch_every=5000, tiny_steps=4,
+    notes="chapter 5's default-profile sizes and the emoji run's pair and regularisers (R1 0.01 every 16 steps, no "
+          "path length or mixing); EMA half-life 20,000 images",
+))
+
+
 # denoise: chapter 6's DnCNN at sigma 25 on crops of the training photos, scored on the held-out photos
 DENOISE_GOALS = {"psnr": "higher", "ssim": "higher"}
 
