@@ -19,9 +19,10 @@ SHAPES = {"dcgan-fashion": (1, 28), "diffusion-fashion": (1, 28), "flow-fashion"
           "stylegan-fashion": (1, 32), "stylegan-emoji": (3, 32)}
 # The restoration weights map a picture to a picture (checked with their own loader, below)
 RESTORERS = {"denoise", "sr-x4", "inpaint"}
+STYLISERS = {"fast-style-starry_night", "adain"}
 # The translators map an emoji of one design to the other (chapter 3; checked through their own loader, below)
 TRANSLATORS = {"pix2pix-emoji", "cyclegan-emoji"}
-GENERATORS = sorted(set(cw.RECIPES) - RESTORERS - TRANSLATORS)
+GENERATORS = sorted(set(cw.RECIPES) - RESTORERS - TRANSLATORS - STYLISERS)
 
 
 @pytest.fixture(autouse=True)
@@ -163,6 +164,30 @@ def test_translation_recipes_score_on_the_test_emoji(built):
     assert abs(cyc["gain_over_identity"] - (cyc["psnr"] - 11.0)) < 3 and cyc["back_psnr"] > 5  # identity: ~11-12 dB
 
 
+@pytest.mark.parametrize("name", ["fast-style-starry_night", "adain"])
+def test_course_stylisers_load_and_stylise_through_the_verb(weights, name, tmp_path):
+    from PIL import Image
+
+    from synthlib.__main__ import main
+    from synthlib.style import load_style_model
+
+    model = load_style_model(f"course:{name}")
+    assert model.kind == ("adain" if name == "adain" else "fast-style") and not model.net.training
+    photo, style = tmp_path / "photo.png", tmp_path / "style.png"
+    Image.fromarray((torch.rand(40, 48, 3) * 255).byte().numpy()).save(photo)
+    Image.fromarray((torch.rand(40, 40, 3) * 255).byte().numpy()).save(style)
+    extra = ["--style", str(style)] if name == "adain" else []
+    assert main(["stylize", f"course:{name}", "--input", str(photo), *extra, "--size", "32",
+                 "--out", str(tmp_path / "out.png")]) == 0
+    assert Image.open(tmp_path / "out.png").size[1] == 32  # the shorter side at --size
+
+
+def test_style_recipes_score_against_colour_matching(built):
+    for name in ("fast-style-starry_night", "adain"):
+        m = built[1][name]["metrics"]
+        assert m["num_photos"] == 1 and m["content"] > 0 and m["style"] > 0 and m["colour_match_style"] > 0
+
+
 def test_corrupted_file_is_one_line_naming_file_and_command(weights):
     path = weights / "dcgan-fashion.safetensors"
     data = bytearray(path.read_bytes())
@@ -220,7 +245,7 @@ def test_list_weights(weights, tmp_path):
         assert item["command"] == f"make weights NAME={name}"
         assert item["available"] == (name in cw.RECIPES) and item["recipe"] == (name in cw.RECIPES)
         if name in cw.RECIPES:
-            main_metric = "psnr" if name in RESTORERS | TRANSLATORS else "fid"
+            main_metric = "style" if name in STYLISERS else "psnr" if name in RESTORERS | TRANSLATORS else "fid"
             assert item["metrics"][main_metric] > 0 and item["steps"] == cw.RECIPES[name].tiny_steps
             assert isinstance(item["hardware"], str) and item["train_seconds"] > 0 and item["description"]
     empty = {i["name"]: i for i in cw.list_weights(tmp_path)}
@@ -245,7 +270,7 @@ def test_resume_after_interruption_gives_the_same_weights(tmp_path):
 def test_command_line(weights, capsys):
     assert cw.main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "course:dcgan-fashion" in out and "[built]" in out and "no recipe yet" in out
+    assert "course:dcgan-fashion" in out and out.count("[built]") == len(cw.RECIPES) == len(cw.NAMES)  # every name
     assert cw.main(["verify"]) == 0
     assert cw.main(["train", "dcgan-fashon"]) == 2
     err = capsys.readouterr().err

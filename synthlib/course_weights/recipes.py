@@ -20,7 +20,7 @@ PREFIX = "course:"
 # Every name issue 23 asks for, in the order `make weights` trains them. A name without a recipe yet is listed
 # (with "no recipe yet") but not trained.
 NAMES = ("dcgan-fashion", "diffusion-fashion", "stylegan-fashion", "vae-fashion", "flow-fashion", "pix2pix-emoji",
-         "cyclegan-emoji", "fast-style-NAME", "adain", "stylegan-emoji", "inpaint", "sr-x4", "denoise")  # fmt: skip
+         "cyclegan-emoji", "fast-style-starry_night", "adain", "stylegan-emoji", "inpaint", "sr-x4", "denoise")  # fmt: skip
 
 
 def runs_dir() -> Path:
@@ -343,6 +343,124 @@ _register(Recipe(
     threads=1, checkpoint_every=1000, log_every=250, watch_every=2500,
     notes="chapter 5's default-profile sizes (base 16, max 128 channels, z/w 64, 2 mapping layers), StyleGAN2's "
           "residual D with minibatch std, the full profile's regularisers and EMA half-life (20,000 images)",
+))
+
+
+# fast-style-starry_night and adain: chapter 4's two feed-forward stylisers, scored on its held-out photos
+STYLE = "starry_night"  # chapter 4's comparison style (a held-out painting: AdaIN never trains on it)
+STYLE_GOALS = {"style": "lower", "content": "lower"}
+
+
+@functools.lru_cache(maxsize=1)
+def _vgg() -> Any:
+    from synthlib.nn.vgg import load_vgg16_features
+
+    return load_vgg16_features("offline-hed", "cpu", max_layer="relu5_1", arch="vgg16")
+
+
+def _style_crops(role: str, crop: int, seed: int, batch: int) -> Any:
+    from synthlib.data.crops import RandomCrops
+
+    return RandomCrops(role, crop=crop, n=10**6, seed=seed, scale=(0.25, 1.0)).batches(batch)
+
+
+def _fast_style_build(r: Recipe, tiny: bool) -> Any:
+    from synthlib.data.photos import load_photo
+    from synthlib.style import FastStyleConfig, fast_style_trainer
+    from synthlib.style.style_nets import TransformerNet
+
+    crop = 32 if tiny else 96  # chapter 4's default crops; its TransformerNet (16 channels, 5 residual blocks)
+    net = TransformerNet(TransformerNet.Config(**(dict(base_channels=8, num_res=1) if tiny
+                                                  else dict(base_channels=16, num_res=5))))
+    cfg = FastStyleConfig(style_weight=3.0, color_weight=10, lr=2e-3, batch_size=r.batch_size, style_size=2 * crop,
+                          style_name=STYLE, style_layers=("relu1_1", "relu2_1", "relu3_1"), vgg_weights="offline-hed",
+                          vgg_arch="vgg16", ema_half_life_img=50 if tiny else 5_000)
+    return fast_style_trainer(net, _vgg(), load_photo(STYLE)[None], _style_crops("train", crop, r.seed, r.batch_size),
+                              cfg, progress=False)
+
+
+@functools.lru_cache(maxsize=2)
+def _style_problem(tiny: bool) -> tuple[list[Tensor], Tensor]:
+    """Chapter 4's comparison: the cat, the astronaut and the coffee (held out; shorter side 192 px, each its own
+    shape), and Starry Night."""
+    from synthlib.data.photos import load_photo
+
+    size, names = (48, ("chelsea",)) if tiny else (192, ("chelsea", "astronaut", "coffee"))
+    return [load_photo(n, size)[None] for n in names], load_photo(STYLE, size)[None]
+
+
+def _stylise_scores(stylise: Callable[[Tensor, Tensor], Tensor], tiny: bool) -> dict[str, float]:
+    """Chapter 4's yardstick (relative content and Gram style losses), averaged over the photos as the chapter
+    averages them, for ``stylise(photo, style)`` and for colour matching (the baseline)."""
+    from synthlib.style import match_colors, transfer_scores
+
+    photos, style = _style_problem(tiny)
+    ours = [transfer_scores(_vgg(), stylise(p, style), p, style) for p in photos]
+    base = [transfer_scores(_vgg(), match_colors(p, style), p, style) for p in photos]
+    mean = lambda rows, key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
+    return {"content": mean(ours, "content"), "style": mean(ours, "style"),
+            "colour_match_style": mean(base, "style"), "num_photos": len(photos)}
+
+
+def _fast_style_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    from synthlib.style import fast_transfer
+
+    net = models["net_ema"].eval()
+    return _stylise_scores(lambda photo, style: fast_transfer(net, photo).cpu(), tiny)
+
+
+_register(Recipe(
+    name=f"fast-style-{STYLE}", chapter="04_style_transfer",
+    description="chapter 4's feed-forward TransformerNet (16 channels, 5 residual blocks) trained for Starry Night with "
+                "the VGG16 content and Gram losses (offline HED weights) on 96 px crops of the training photos, net_ema; "
+                "content and style loss on the held-out photos at 192 px against colour matching",
+    kind="fast-style", steps=22_000, batch_size=4, seed=0,  # 3.4 steps/s on the 2-core CPU, alone: 1.8 h
+    build=_fast_style_build, score=_fast_style_score, watch=_fast_style_score, goals=STYLE_GOALS,
+    export=("net_ema",),
+    default_profile={"content": 0.666, "style": 0.263, "colour_match_style": 0.510, "steps": 669, "train_seconds": 240,
+                     "source": "notebooks/04_style_transfer.ipynb, 'What the numbers say' (default profile, "
+                               "2026-11-24): the fast network after 240 s; colour matching on the same photos"},
+    checkpoint_every=1000, log_every=250, watch_every=4000, tiny_steps=4,
+    notes="the chapter's default network and recipe (style weight 0.3 x 10, colour weight 10, lr 2e-3, batch 4) for "
+          "33 times its steps; EMA half-life 5,000 images",
+))
+
+
+def _adain_build(r: Recipe, tiny: bool) -> Any:
+    from synthlib.style import AdaINConfig, adain_trainer
+    from synthlib.style.style_nets import AdaINDecoder
+    from synthlib.translation import ZipBatches
+
+    crop = 32 if tiny else 96
+    decoder = AdaINDecoder(AdaINDecoder.Config(layer="relu2_1", width=0.25 if tiny else 0.5))  # the CPU default's
+    cfg = AdaINConfig(layer="relu2_1", style_weight=1.0, lr=1e-3, batch_size=r.batch_size, recon_weight=1.0,
+                      ema_half_life_img=100 if tiny else 5_000, vgg_weights="offline-hed", vgg_arch="vgg16")
+    pairs = ZipBatches(_style_crops("train", crop, r.seed + 1, r.batch_size),
+                       _style_crops("style", crop, r.seed + 2, r.batch_size))
+    return adain_trainer(decoder, _vgg(), pairs, cfg, progress=False)
+
+
+def _adain_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    from synthlib.style import adain_transfer
+
+    decoder = models["decoder_ema"].eval()
+    return _stylise_scores(lambda photo, style: adain_transfer(decoder, _vgg(), photo, style).cpu(), tiny)
+
+
+_register(Recipe(
+    name="adain", chapter="04_style_transfer",
+    description="chapter 4's AdaIN decoder (from relu2_1, width 0.5) for any style, trained on crops of the training "
+                "photos and the training paintings (offline HED VGG16), decoder_ema; content and style loss on the "
+                "held-out photos at 192 px with Starry Night, a painting it never saw, against colour matching",
+    kind="adain", steps=14_000, batch_size=8, seed=0,  # 2.0 steps/s on the 2-core CPU, alone: 2.0 h
+    build=_adain_build, score=_adain_score, watch=_adain_score, goals=STYLE_GOALS,
+    export=("decoder_ema",),
+    default_profile={"content": 0.682, "style": 0.339, "colour_match_style": 0.510, "steps": 359, "train_seconds": 240,
+                     "source": "notebooks/04_style_transfer.ipynb, 'What the numbers say' (default profile, "
+                               "2026-11-24): AdaIN's moving average after 240 s; colour matching on the same photos"},
+    checkpoint_every=1000, log_every=250, watch_every=4000, tiny_steps=4,
+    notes="the chapter's default decoder and recipe (style weight 1, reconstruction 1, lr 1e-3, batch 8) for 39 "
+          "times its steps; EMA half-life 5,000 images",
 ))
 
 

@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if method in ("fast", "adain") and not checkpoint:
         raise UserError(f"--method {method} needs a checkpoint, given first (e.g. runs/04_style_transfer/"
                         f"{'fast' if method == 'fast' else 'adain'}/checkpoint.pt, or course:"
-                        f"{'fast-style-NAME' if method == 'fast' else 'adain'})")
+                        f"{'fast-style-starry_night' if method == 'fast' else 'adain'})")
     if not 16 <= args.size:
         raise UserError(f"--size must be at least 16 pixels, got {args.size}")
     target = FileOutput(Path(args.out), overwrite=args.overwrite)
