@@ -46,8 +46,8 @@ from synthlib.metrics.fid import _pick_device
 from synthlib.sample import is_iterative, load_generator, sample
 from synthlib.stylegan.training import crop_to_28
 
-__all__ = ["Entry", "Found", "GENERATORS", "find_generators", "make_demo_runs", "num_parameters", "plot_costs",
-           "read_metric", "resolve_device", "score"]  # fmt: skip
+__all__ = ["COURSE_GENERATORS", "Entry", "Found", "GENERATORS", "find_generators", "make_demo_runs", "num_parameters",
+           "plot_costs", "read_metric", "resolve_device", "score"]  # fmt: skip
 
 
 @dataclass
@@ -70,9 +70,12 @@ class Entry:
     sample_kwargs: dict[str, Any] = field(default_factory=dict)
     postprocess: Callable[[Tensor], Tensor] | None = None
     how: str | None = None
+    course: str | None = None  # a course-weights name (synthlib.course_weights): the checkpoint is course:NAME
 
     @property
     def make_command(self) -> str:
+        if self.course:
+            return self.how or f"make weights NAME={self.course}"
         return self.how or f"run notebooks/{self.chapter}.ipynb (make course)"
 
 
@@ -90,6 +93,18 @@ GENERATORS: tuple[Entry, ...] = (
           sample_kwargs={"steps": 20}),
 )
 """Every generator of the course the scoreboard knows, in chapter order."""
+
+COURSE_GENERATORS: tuple[Entry, ...] = (
+    Entry("DCGAN (improved), course weights", "02_dcgan", "course:dcgan-fashion", None, course="dcgan-fashion"),
+    Entry("StyleGAN2 pair, course weights", "05_stylegan", "course:stylegan-fashion", None, postprocess=crop_to_28,
+          course="stylegan-fashion"),
+    Entry("VAE, course weights", "07_likelihood", "course:vae-fashion", None, course="vae-fashion"),
+    Entry("diffusion (DDIM, 20 steps), course weights", "07_likelihood", "course:diffusion-fashion", None,
+          sample_kwargs={"steps": 20}, course="diffusion-fashion"),
+    Entry("flow matching (Euler, 20 steps), course weights", "07_likelihood", "course:flow-fashion", None,
+          sample_kwargs={"steps": 20}, course="flow-fashion"),
+)
+"""The same families trained once for hours (synthlib/weights/course/): shipped, so found on every machine."""
 
 
 @dataclass
@@ -128,6 +143,12 @@ def find_generators(runs_root: str | Path | None = None,
         raise ValueError(f"generator names must be unique, got {names}")
     found, missing = [], []
     for entry in entries:
+        if entry.course:  # shipped course weights: found when built, whatever runs_root holds
+            if _course_entry(entry.course) is None:
+                missing.append(f"course:{entry.course} is not built: {entry.make_command}")
+            else:
+                found.append(Found(entry, Path(entry.checkpoint), root))
+            continue
         run_dir = root / entry.chapter
         path = run_dir / entry.checkpoint
         if not path.is_file():
@@ -139,6 +160,14 @@ def find_generators(runs_root: str | Path | None = None,
         else:
             found.append(Found(entry, path, run_dir))
     return found, missing
+
+
+def _course_entry(name: str) -> dict[str, Any] | None:
+    """The manifest entry of a built course weight (None when it is not built or its file is missing)."""
+    from synthlib.course_weights import list_weights
+
+    item = {i["name"]: i for i in list_weights()}.get(name)
+    return item if item and item.get("available") else None
 
 
 def read_metric(run_dir: str | Path, key: str) -> tuple[float, str | None]:
@@ -242,7 +271,7 @@ def score(
     rows = []
     for item in found:
         entry = item.entry
-        G, which = load_generator(item.path, device=dev)
+        G, which = load_generator(f"course:{entry.course}" if entry.course else item.path, device=dev)
         kwargs = dict(entry.sample_kwargs)
         if denoiser_steps is not None and is_iterative(G):
             kwargs["steps"] = denoiser_steps
@@ -255,15 +284,21 @@ def score(
         start = time.perf_counter()
         fake = draw(num_samples, seed)  # sample() returns CPU tensors, so a GPU has finished here
         seconds = time.perf_counter() - start
-        train_seconds, note = (math.nan, f"{entry.name} names no training-time key") if entry.seconds_key is None \
-            else read_metric(item.run_dir, entry.seconds_key)
+        if entry.course:  # the manifest records the training time of the course weights
+            course = _course_entry(entry.course) or {}
+            train_seconds, note = float(course.get("train_seconds", math.nan)), None
+        else:
+            train_seconds, note = (math.nan, f"{entry.name} names no training-time key") if entry.seconds_key is None \
+                else read_metric(item.run_dir, entry.seconds_key)
         row = {
             "generator": entry.name, "chapter": entry.chapter, **quality(fake),
             "train_seconds": train_seconds, "sample_s_per_1000": 1000 * seconds / num_samples,
             "params": num_parameters(G),
             "evaluations": (kwargs.get("steps") or DEFAULT_STEPS) if is_iterative(G) else 1,
-            "network": type(G).__name__, "model": which, "trained_profile": _run_profile(item.run_dir),
-            "num_samples": num_samples, "device": str(dev), "checkpoint": _shown(item.path), "note": note or "",
+            "network": type(G).__name__, "model": which,
+            "trained_profile": "course weights" if entry.course else _run_profile(item.run_dir),
+            "num_samples": num_samples, "device": str(dev),
+            "checkpoint": f"course:{entry.course}" if entry.course else _shown(item.path), "note": note or "",
         }
         rows.append(row)
         say(f"{entry.name}: FID {row['fid']:.2f}, {row['sample_s_per_1000']:.3g} s per 1,000 samples, "

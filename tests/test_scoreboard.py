@@ -187,3 +187,25 @@ def test_plot_costs_draws_one_labelled_point_per_generator(table):
     one = sb.plot_costs(table.reset_index(), columns=("sample_s_per_1000",))
     assert len(one.axes) == 1 and "untrained DCGAN" in labels(one.axes[0])
     plt.close(one)
+
+
+def test_course_weights_are_found_anywhere_and_scored_with_the_manifest_time(tmp_path, data, monkeypatch):
+    """The shipped course weights need no run directory: found under an empty runs root, scored like the chapters'
+    models, their training time read from the manifest; a name not built yet is reported with its command."""
+    from synthlib import course_weights as cw
+
+    monkeypatch.delenv(cw.WEIGHTS_ENV, raising=False)
+    built = {i["name"] for i in cw.list_weights() if i["available"]}
+    found, missing = sb.find_generators(tmp_path, sb.COURSE_GENERATORS)
+    assert {f.entry.course for f in found} == built & {e.course for e in sb.COURSE_GENERATORS}
+    for e in sb.COURSE_GENERATORS:
+        if e.course not in built:
+            assert f"course:{e.course} is not built: make weights NAME={e.course}" in missing
+    if not found:
+        pytest.skip("no course weights built")
+    quick = [f for f in found if not f.entry.sample_kwargs][:2] or found[:1]  # one-pass ones: seconds
+    out = sb.score(quick, data["real"][:40], num_samples=40, device="cpu", denoiser_steps=2, log=None)
+    for (_, row), f in zip(out.iterrows(), quick):
+        manifest = {i["name"]: i for i in cw.list_weights()}[f.entry.course]
+        assert row["trained_profile"] == "course weights" and row["checkpoint"] == f"course:{f.entry.course}"
+        assert row["train_seconds"] == pytest.approx(manifest["train_seconds"]) and math.isfinite(row["fid"])

@@ -389,7 +389,7 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, Spec]] = {
     "08_scoreboard": {
         "runs_root": text(optional=True, allowed="a folder (a string)"),
         "num_samples": integer(2, optional=True),   # FID needs two images
-        "denoiser_steps": integer(1),
+        "denoiser_steps": integer(1, optional=True),
         "batch_size": integer(1),
         "device": text(test=_device_ok, allowed="'auto' or a torch device such as 'cpu', 'cuda', 'cuda:1'"),
         "demo": flag(optional=True),
