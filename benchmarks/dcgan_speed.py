@@ -232,9 +232,9 @@ def step_flops(run: Callable[[int], None]) -> float:
     return float(counter.get_total_flops())
 
 
-def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
-    """fp32 GFLOP/s of an n x n matmul on ``device``: what this machine's fastest kernel reaches."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10, dtype: torch.dtype = torch.float32) -> float:
+    """GFLOP/s of an n x n matmul in ``dtype`` (fp32 by default) on ``device``: what its fastest kernel reaches."""
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     for _ in range(3):
         a @ b
     wall, _ = timed(lambda k: [a @ b for _ in range(k)], repeats, device)

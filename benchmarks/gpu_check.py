@@ -45,15 +45,6 @@ FULL_BUDGETS = {"dcgan": 600, "pix2pix": 300, "cyclegan": 600, "fast_style": 900
                 "inpaint": 2400, "sr": 1800, "diffusion": 1800}
 
 
-def matmul_rate(device: torch.device, n: int, dtype: torch.dtype, repeats: int = 10) -> float:
-    """GFLOP/s of an n x n matmul in ``dtype`` on ``device``."""
-    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-    for _ in range(3):
-        a @ b
-    wall, _ = dc.timed(lambda k: [a @ b for _ in range(k)], repeats, device)
-    return 2 * n**3 * repeats / wall / 1e9
-
-
 def compile_rows(device: torch.device, tiny: bool, steps: int) -> dict[str, float]:
     """Chapter 2's DCGAN step (pytorch/examples' sizes, or a quarter of them when tiny) with and without compile."""
     width, batch = (16, 16) if tiny else (dc.NGF, dc.BATCH_SIZE)
@@ -109,8 +100,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
              "", f"- device: {device} ({name}); torch {torch.__version__}; tiny sizes: {args.tiny}"]
 
     n = 256 if args.tiny else 4096
-    fp32 = matmul_rate(device, n, torch.float32)
-    bf16 = matmul_rate(device, n, torch.bfloat16) if device.type == "cuda" or args.tiny else float("nan")
+    fp32 = dc.matmul_gflops(device, n)
+    bf16 = dc.matmul_gflops(device, n, dtype=torch.bfloat16) if device.type == "cuda" or args.tiny else float("nan")
     lines.append(f"- matmul {n} x {n}: fp32 {fp32:,.0f} GFLOP/s, bf16 {bf16:,.0f} GFLOP/s")
     print("\n".join(lines), flush=True)
 

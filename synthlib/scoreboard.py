@@ -94,15 +94,17 @@ GENERATORS: tuple[Entry, ...] = (
 )
 """Every generator of the course the scoreboard knows, in chapter order."""
 
+def _course(name: str, chapter: str, course: str, **kwargs: Any) -> Entry:
+    """An entry for course weights: checkpoint ``course:NAME``, training time from the manifest."""
+    return Entry(f"{name}, course weights", chapter, f"course:{course}", None, course=course, **kwargs)
+
+
 COURSE_GENERATORS: tuple[Entry, ...] = (
-    Entry("DCGAN (improved), course weights", "02_dcgan", "course:dcgan-fashion", None, course="dcgan-fashion"),
-    Entry("StyleGAN2 pair, course weights", "05_stylegan", "course:stylegan-fashion", None, postprocess=crop_to_28,
-          course="stylegan-fashion"),
-    Entry("VAE, course weights", "07_likelihood", "course:vae-fashion", None, course="vae-fashion"),
-    Entry("diffusion (DDIM, 20 steps), course weights", "07_likelihood", "course:diffusion-fashion", None,
-          sample_kwargs={"steps": 20}, course="diffusion-fashion"),
-    Entry("flow matching (Euler, 20 steps), course weights", "07_likelihood", "course:flow-fashion", None,
-          sample_kwargs={"steps": 20}, course="flow-fashion"),
+    _course("DCGAN (improved)", "02_dcgan", "dcgan-fashion"),
+    _course("StyleGAN2 pair", "05_stylegan", "stylegan-fashion", postprocess=crop_to_28),
+    _course("VAE", "07_likelihood", "vae-fashion"),
+    _course("diffusion (DDIM, 20 steps)", "07_likelihood", "diffusion-fashion", sample_kwargs={"steps": 20}),
+    _course("flow matching (Euler, 20 steps)", "07_likelihood", "flow-fashion", sample_kwargs={"steps": 20}),
 )
 """The same families trained once for hours (synthlib/weights/course/): shipped, so found on every machine."""
 
@@ -114,6 +116,7 @@ class Found:
     entry: Entry
     path: Path
     run_dir: Path
+    course: dict[str, Any] | None = None  # course weights: their manifest item (synthlib.course_weights.list_weights)
 
 
 def _shown(path: Path) -> str:
@@ -144,10 +147,11 @@ def find_generators(runs_root: str | Path | None = None,
     found, missing = [], []
     for entry in entries:
         if entry.course:  # shipped course weights: found when built, whatever runs_root holds
-            if _course_entry(entry.course) is None:
-                missing.append(f"course:{entry.course} is not built: {entry.make_command}")
+            item = _course_entry(entry.course)
+            if item is None:
+                missing.append(f"{entry.checkpoint} is not built: {entry.make_command}")
             else:
-                found.append(Found(entry, Path(entry.checkpoint), root))
+                found.append(Found(entry, Path(entry.checkpoint), root, course=item))
             continue
         run_dir = root / entry.chapter
         path = run_dir / entry.checkpoint
@@ -271,7 +275,7 @@ def score(
     rows = []
     for item in found:
         entry = item.entry
-        G, which = load_generator(f"course:{entry.course}" if entry.course else item.path, device=dev)
+        G, which = load_generator(entry.checkpoint if item.course else item.path, device=dev)
         kwargs = dict(entry.sample_kwargs)
         if denoiser_steps is not None and is_iterative(G):
             kwargs["steps"] = denoiser_steps
@@ -284,9 +288,8 @@ def score(
         start = time.perf_counter()
         fake = draw(num_samples, seed)  # sample() returns CPU tensors, so a GPU has finished here
         seconds = time.perf_counter() - start
-        if entry.course:  # the manifest records the training time of the course weights
-            course = _course_entry(entry.course) or {}
-            train_seconds, note = float(course.get("train_seconds", math.nan)), None
+        if item.course:  # the manifest records the training time of the course weights
+            train_seconds, note = float(item.course.get("train_seconds", math.nan)), None
         else:
             train_seconds, note = (math.nan, f"{entry.name} names no training-time key") if entry.seconds_key is None \
                 else read_metric(item.run_dir, entry.seconds_key)
@@ -296,9 +299,9 @@ def score(
             "params": num_parameters(G),
             "evaluations": (kwargs.get("steps") or DEFAULT_STEPS) if is_iterative(G) else 1,
             "network": type(G).__name__, "model": which,
-            "trained_profile": "course weights" if entry.course else _run_profile(item.run_dir),
+            "trained_profile": "course weights" if item.course else _run_profile(item.run_dir),
             "num_samples": num_samples, "device": str(dev),
-            "checkpoint": f"course:{entry.course}" if entry.course else _shown(item.path), "note": note or "",
+            "checkpoint": entry.checkpoint if item.course else _shown(item.path), "note": note or "",
         }
         rows.append(row)
         say(f"{entry.name}: FID {row['fid']:.2f}, {row['sample_s_per_1000']:.3g} s per 1,000 samples, "

@@ -97,6 +97,11 @@ def server_cmdline(cmdline: Sequence[str]) -> bool:
     return any(s in name for s in SERVERS) and not any(s in name for s in EXECUTORS)
 
 
+def _model(trainer: Trainer, name: str) -> torch.nn.Module:
+    """The trainer's model ``name`` (an EMA such as ``"G_ema"``), or its ``"G"`` when it keeps no such model."""
+    return trainer.model(name if name in trainer.emas or name in trainer.models else "G")
+
+
 def samples_preview(num: int = 16, *, seed: int = 0, model: str = "G_ema", **sample_kwargs: Any) -> Preview:
     """A preview of ``num`` samples of the trainer's ``model`` (its EMA generator by default, else ``"G"``) from
     the same seed at every frame, so a learner sees one set of images sharpen. ``sample_kwargs`` go to
@@ -104,8 +109,7 @@ def samples_preview(num: int = 16, *, seed: int = 0, model: str = "G_ema", **sam
     from synthlib.sample import sample
 
     def preview(trainer: Trainer) -> Tensor:
-        name = model if model in trainer.emas or model in trainer.models else "G"
-        return sample(trainer.model(name), num, seed=seed, **sample_kwargs)
+        return sample(_model(trainer, model), num, seed=seed, **sample_kwargs)
 
     return preview
 
@@ -118,8 +122,7 @@ def pair_preview(inputs: Tensor, apply: Callable[[Tensor], Tensor], *, model: st
     import torch.nn.functional as F
 
     def preview(trainer: Trainer) -> Tensor:
-        name = model if model in trainer.emas or model in trainer.models else "G"
-        net = trainer.model(name)
+        net = _model(trainer, model)
         device = next(net.parameters()).device
         was_training = net.training
         net.eval()
@@ -157,9 +160,7 @@ class LiveView:
         self.live = is_interactive() if live is None else bool(live)
         self.draws, self.draw_seconds = 0, 0.0
         self._handle: Any = None
-        self._start: float | None = None  # wall clock, step and images at the start of the fit being drawn
-        self._fit_start: float | None = None
-        self._start_step = self._start_img = 0
+        self._fit_start: float | None = None  # the start (wall clock) of the fit being drawn: Trainer.fit_info
         self._next = 0.0
 
     # -- the Trainer side ----------------------------------------------------------------------
@@ -177,33 +178,28 @@ class LiveView:
         if not dist_utils.is_main():  # one view per run: rank 0 draws
             return
         now = time.perf_counter()
-        fit = getattr(trainer, "fit_info", None) or {}
-        if self._start is None or fit.get("start") != self._fit_start:
-            self._fit_start = fit.get("start")
-            self._start = fit.get("start", now)
-            self._start_step, self._start_img = fit.get("first_step", trainer.step), fit.get("first_img", 0)
+        if trainer.fit_info["start"] != self._fit_start:  # a new fit: its first frame every_s from now
+            self._fit_start = trainer.fit_info["start"]
             self._next = now + self.every_s
-        final = bool(getattr(trainer, "finishing", False))
-        if final or (self.live and now >= self._next):
-            self.draw(trainer, final=final)
+        if trainer.finishing or (self.live and now >= self._next):
+            self.draw(trainer)
             # the next frame once drawing is back under max_share of the time trained, and at least every_s away
-            self._next = max(time.perf_counter() + self.every_s, self._start + self.draw_seconds / self.max_share)
+            self._next = max(time.perf_counter() + self.every_s, self._fit_start + self.draw_seconds / self.max_share)
 
     # -- the drawing (plain functions) ------------------------------------------------------------
     def status(self, trainer: Trainer) -> str:
         """``step 1,234 | 312 img/s | 45 s left`` (what the header line says)."""
-        fit = getattr(trainer, "fit_info", None) or {}
-        start = fit.get("start", self._start) or time.perf_counter()
-        elapsed = max(time.perf_counter() - start, 1e-9)
-        images = trainer.num_img - fit.get("first_img", self._start_img)
-        steps = trainer.step - fit.get("first_step", self._start_step)
+        fit = trainer.fit_info  # {} before the first fit: no rate or time left yet
+        elapsed = max(time.perf_counter() - fit.get("start", time.perf_counter()), 1e-9)
+        images = trainer.num_img - fit.get("first_img", trainer.num_img)
+        steps = trainer.step - fit.get("first_step", trainer.step)
         parts = [f"step {trainer.step:,}", f"{images / elapsed:,.0f} img/s"]
         left = []
         if fit.get("max_seconds") is not None:
             left.append(fit["max_seconds"] - elapsed)
         if fit.get("num_steps") is not None and steps > 0:
             left.append((fit["num_steps"] - trainer.step) * elapsed / steps)
-        if getattr(trainer, "finishing", False):
+        if trainer.finishing:
             parts.append(f"done in {elapsed:,.0f} s")
         elif left:
             parts.append(f"{max(0.0, min(left)):,.0f} s left")
@@ -236,7 +232,7 @@ class LiveView:
         self.figure(trainer).savefig(buf, format="png")
         return buf.getvalue()
 
-    def draw(self, trainer: Trainer, *, final: bool = False) -> bytes:
+    def draw(self, trainer: Trainer) -> bytes:
         """Render a frame and show it: the first into a new output, later ones (later fits too) into the same
         one, so a view is one picture in the notebook however often it trains."""
         t0 = time.perf_counter()
