@@ -91,6 +91,9 @@ class Phase:
                which saves their weight-gradient computation.
     fp32:      run outside autocast (gradient penalties must be computed in fp32).
     after:     called after the optimiser step (e.g. WGAN weight clipping).
+    lr_scale:  ``lr_scale(step) -> factor``: the learning rate at ``step`` is the optimiser's own times
+               this factor (a schedule such as :func:`cosine_decay`). A function of the step alone, so
+               a resumed run follows the same schedule.
     """
 
     name: str
@@ -100,10 +103,36 @@ class Phase:
     freeze: Sequence[nn.Module] = ()
     fp32: bool = False
     after: Callable[[], None] | None = None
+    lr_scale: Callable[[int], float] | None = None
 
     def __post_init__(self) -> None:
         if self.every < 1:
             raise ValueError(f"Phase {self.name!r}: every must be >= 1, got {self.every}")
+
+
+def cosine_decay(num_steps: int | Callable[[], int], final: float = 0.01, *, warmup: int = 0,
+                 start: int = 0) -> Callable[[int], float]:
+    """A learning-rate factor for :attr:`Phase.lr_scale`: a linear warm-up from 0 over ``warmup`` steps,
+    the full rate until step ``start``, then half a cosine from 1 down to ``final`` at step ``num_steps``
+    (``final`` after it). Holding the rate and decaying only at the end (``start`` > 0) lets a run be
+    lengthened, or resumed under a longer budget, without redoing its first part. ``num_steps`` may be a
+    function returning it, read at each step (for a budget set after the recipe is built)."""
+    if not 0 <= final <= 1:
+        raise ValueError(f"cosine_decay: final must be in [0, 1], got {final}")
+    if warmup < 0 or start < 0:
+        raise ValueError(f"cosine_decay: warmup and start must be >= 0, got {warmup} and {start}")
+
+    def factor(step: int) -> float:
+        n = num_steps() if callable(num_steps) else num_steps
+        if step < warmup:
+            return (step + 1) / warmup
+        begin = max(warmup, start)
+        if step < begin:
+            return 1.0
+        t = min(1.0, (step - begin) / max(1, n - begin))
+        return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * t))
+
+    return factor
 
 
 class EMA:
@@ -419,6 +448,10 @@ class Trainer:
             frozen = {id(m) for m in phase.freeze}
             for m in all_models:
                 m.requires_grad_(id(m) not in frozen)
+            if phase.lr_scale is not None:
+                factor = phase.lr_scale(step)
+                for group in phase.optimizer.param_groups:
+                    group["lr"] = group.setdefault("base_lr", group["lr"]) * factor
             phase.optimizer.zero_grad(set_to_none=True)
             with self.autocast(enabled=not phase.fp32):
                 out = phase.loss(batch, scratch)

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from synthlib.core.train import EMA, Phase, Recipe, Trainer
+from synthlib.core.train import EMA, Phase, Recipe, Trainer, cosine_decay
 from synthlib.restoration.learned import SeededBatches
 
 
@@ -73,11 +73,18 @@ class DenoiseConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     batch_size: int = 16
     ema_half_life_img: float = 0.0
+    # None: a constant rate (the chapter's minutes). Else the rate holds until step lr_decay_start, then falls
+    # along half a cosine to lr * lr_final at num_steps (the run's budget in steps)
+    lr_final: float | None = None
+    lr_decay_start: int = 0
+    num_steps: int = 1000
 
     def __post_init__(self) -> None:
         _check_sigma(self.sigma)
         if not self.lr > 0:
             raise ValueError(f"DenoiseConfig.lr must be > 0, got {self.lr}")
+        if self.lr_final is not None and not 0 <= self.lr_final <= 1:
+            raise ValueError(f"DenoiseConfig.lr_final is a fraction of lr in [0, 1], got {self.lr_final}")
 
     @property
     def blind(self) -> bool:
@@ -93,7 +100,9 @@ def denoise_phases(G: nn.Module, cfg: DenoiseConfig) -> list[Phase]:
         loss = F.mse_loss(G.noise(noisy).float(), residual_target(noisy, clean).float())
         return loss, {"psnr": 10 * torch.log10(4.0 / loss.detach().clamp_min(1e-12))}
 
-    return [Phase("G", step, torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=cfg.betas))]
+    schedule = None if cfg.lr_final is None else cosine_decay(lambda: cfg.num_steps, final=cfg.lr_final,
+                                                               start=cfg.lr_decay_start)
+    return [Phase("G", step, torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=cfg.betas), lr_scale=schedule)]
 
 
 def denoise_trainer(G: nn.Module, data: Iterator[Any], cfg: DenoiseConfig, **run: Any) -> Trainer:

@@ -10,7 +10,16 @@ from torch import nn
 
 from synthlib.core import checkpoint as ckpt_io
 from synthlib.core.registry import register
-from synthlib.core.train import EMA, Callback, NonFiniteLossError, Phase, Trainer, autocast_dtype, pick_device
+from synthlib.core.train import (
+    EMA,
+    Callback,
+    NonFiniteLossError,
+    Phase,
+    Trainer,
+    autocast_dtype,
+    cosine_decay,
+    pick_device,
+)
 from synthlib.data import Ring2D, ToyBatches
 from synthlib.gan import losses
 
@@ -38,7 +47,7 @@ class RunConfig:
     lr: float = 1e-3
 
 
-def make_trainer(tmp_path, *, checkpoint_every=0, seed=0, nan_at=None, r1_every=2):
+def make_trainer(tmp_path, *, checkpoint_every=0, seed=0, nan_at=None, r1_every=2, lr_scale=None):
     """A complete little GAN run: D step, R1 every `r1_every` steps, G step, EMA."""
     torch.manual_seed(seed)
     cfg = RunConfig()
@@ -67,7 +76,7 @@ def make_trainer(tmp_path, *, checkpoint_every=0, seed=0, nan_at=None, r1_every=
     phases = [
         Phase("D", d_step, opt_d),
         Phase("D_r1", d_reg, opt_d, every=r1_every, fp32=True),
-        Phase("G", g_step, opt_g, freeze=[D]),
+        Phase("G", g_step, opt_g, freeze=[D], lr_scale=lr_scale),
     ]
     return Trainer(
         models={"G": G, "D": D}, phases=phases, data=ToyBatches(Ring2D(), batch_size=32, seed=seed),
@@ -99,6 +108,43 @@ def test_resume_matches_uninterrupted_run_exactly(tmp_path):
     for key in a:
         assert torch.equal(a[key], b[key]), key
     assert straight.history["G/loss"]["value"] == resumed.history["G/loss"]["value"]
+
+
+def test_cosine_decay_holds_then_falls_to_its_final_fraction():
+    f = cosine_decay(10, final=0.1, warmup=2, start=4)
+    assert [f(0), f(1)] == [0.5, 1.0]  # linear warm-up
+    assert f(2) == f(3) == f(4) == 1.0  # held until `start`
+    values = [f(s) for s in range(4, 11)]
+    assert all(a > b for a, b in zip(values, values[1:]))  # then strictly falling
+    assert abs(f(7) - 0.55) < 1e-9  # half-way: the mean of 1 and final
+    assert f(10) == f(50) == pytest.approx(0.1)
+    n = {"steps": 10}
+    g = cosine_decay(lambda: n["steps"], final=0.0)
+    assert g(5) == pytest.approx(0.5)
+    n["steps"] = 20  # a budget set later is read at each step
+    assert g(10) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="final"):
+        cosine_decay(10, final=1.5)
+
+
+def test_lr_schedule_sets_the_rate_and_a_resumed_run_follows_it_exactly(tmp_path):
+    schedule = cosine_decay(20, final=0.01, start=5)
+    straight = make_trainer(tmp_path / "a", lr_scale=schedule)
+    straight.fit(12)
+    opt_g = straight.phases[-1].optimizer
+    assert opt_g.param_groups[0]["lr"] == pytest.approx(1e-3 * schedule(11))  # the rate of the last step taken
+    assert straight.phases[0].optimizer.param_groups[0]["lr"] == 1e-3  # a phase without a schedule keeps its rate
+    straight.fit(20)
+
+    first = make_trainer(tmp_path / "b", checkpoint_every=100, lr_scale=schedule)
+    first.fit(9)
+    first.save()
+    resumed = make_trainer(tmp_path / "b", lr_scale=schedule)
+    resumed.load()
+    resumed.fit(20)
+    a, b = all_weights(straight), all_weights(resumed)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
 
 
 def test_phases_run_on_their_schedule_and_history_is_recorded(tmp_path):

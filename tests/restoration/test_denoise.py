@@ -139,6 +139,20 @@ def test_a_few_steps_lower_the_loss_and_the_checkpoint_round_trips(tmp_path):
     assert net.training  # applying a network puts it back in the mode it was in
 
 
+def test_the_course_schedule_holds_the_rate_then_decays_it():
+    net = DnCNN(DnCNN.Config(depth=3, channels=4))
+    cfg = DenoiseConfig(sigma=SIGMA, lr=1e-3, batch_size=4, lr_final=0.01, lr_decay_start=3, num_steps=6)
+    tr = denoise_trainer(net, NoisyBatches(_batches(size=8, n=8), SIGMA, seed=0), cfg, device="cpu", progress=False)
+    rates = []
+    for n in range(1, 7):
+        tr.fit(n)
+        rates.append(tr.phases[0].optimizer.param_groups[0]["lr"])
+    assert rates[:4] == [1e-3] * 4 and rates[3] > rates[4] > rates[5] > 1e-5
+    assert DenoiseConfig().lr_final is None  # the chapter's minutes: a constant rate
+    with pytest.raises(ValueError, match="lr_final"):
+        DenoiseConfig(lr_final=2.0)
+
+
 def test_the_trainer_refuses_a_network_that_is_not_residual():
     with pytest.raises(TypeError, match="noise"):
         denoise_trainer(torch.nn.Conv2d(3, 3, 3), NoisyBatches(_batches(), SIGMA), DenoiseConfig())
