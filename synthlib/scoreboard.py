@@ -34,11 +34,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from synthlib.core.chapter import ChapterSettings, profiled
 from synthlib.data.paths import project_root
 from synthlib.likelihood.diffusion import DEFAULT_STEPS
 from synthlib.likelihood.networks import ConvVAE
@@ -460,3 +461,17 @@ def make_demo_runs(root: str | Path, *, steps: int = 20, seed: int = 0, images: 
         vae={"train_seconds": vae_seconds, "steps": steps},
         **{p: {"train_seconds": s, "steps": steps} for p, s in denoiser_seconds.items()})
     return ["DCGAN (improved)", "VAE", "diffusion (DDIM, 20 steps)", "flow matching (Euler, 20 steps)"]
+
+
+@dataclass(frozen=True)
+class ScoreboardSettings(ChapterSettings):
+    """Chapter 8 (the scoreboard): how many samples each generator is scored on (see :mod:`synthlib.core.chapter`)."""
+
+    NOTEBOOK: ClassVar[str] = "08_scoreboard"
+
+    num_samples: int = profiled(smoke=200, default=2000, full=10_000, doc="samples per generator",
+                                parameter="num_samples")
+    denoiser_steps: int = profiled(smoke=4, default=20, full=20, doc="sampler steps of the iterative generators",
+                                   parameter="denoiser_steps")
+    demo: bool = profiled(smoke=True, default=False, full=False, doc="score the demo runs made in place of the "
+                          "chapters' own (when none is found)", parameter="demo")

@@ -162,3 +162,43 @@ def test_gpu_check_runs_tiny_on_the_cpu_and_writes_its_report(tmp_path, capsys):
                          flags=re.M), report
     assert out["compile"] == {} and "torch.compile on chapter 2's DCGAN step\n\nskipped" in report  # compiling: 1 min
     assert out["stylegan"]["steps"] > 0 and 0 < out["stylegan"]["fid"] < float("inf") and "FID" in report
+
+
+def load_script(name: str):
+    path = BENCH.parent / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_sampler_benchmark_quick_mode_scores_every_sampler(tmp_path, capsys):
+    samplers = load_script("samplers")
+    threads = torch.get_num_threads()
+    try:
+        result = samplers.main(["--quick", "--threads", "1", "--device", "cpu", "--out", str(tmp_path / "s.json")])
+    finally:
+        torch.set_num_threads(threads)
+    names = {r["sampler"] for r in result["rows"]}
+    assert names == {"diffusion, DDIM", "diffusion, DDPM (strided, eta 1)", "diffusion, DPM-Solver++(2M) (diffusers)",
+                     "flow, Euler", "flow, Heun"}
+    assert all(r["fid"] > 0 and r["nfe"] >= 1 and r["s_per_1000"] > 0 for r in result["rows"])
+    heun = sorted(r["nfe"] for r in result["rows"] if r["sampler"] == "flow, Heun")
+    assert heun == [1]                       # budgets 1 and 2 both fit one Heun step: one row, one call
+    assert (tmp_path / "s.json").exists() and (tmp_path / "s.png").stat().st_size > 1000
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1].startswith("reference: DDIM at 2 NFE")
+
+
+def test_heun_budget_and_the_summary():
+    samplers = load_script("samplers")
+    assert [samplers.heun_steps(n) for n in (1, 2, 3, 5, 10)] == [1, 1, 2, 3, 5]
+    assert [samplers.calls("flow, Heun", n) for n in (3, 10)] == [3, 9]
+    rows = [{"sampler": "diffusion, DDIM", "nfe": 10, "fid": 8.0}, {"sampler": "diffusion, DDIM", "nfe": 50, "fid": 5.0},
+            {"sampler": "x", "nfe": 5, "fid": 6.0}, {"sampler": "x", "nfe": 10, "fid": 4.9},
+            {"sampler": "y", "nfe": 50, "fid": 5.5}]
+    s = samplers.summarise(rows)
+    assert s["nfe_to_match"] == {"diffusion, DDIM": 50, "x": 10, "y": None}
+    assert s["line"].endswith("fewest: x (10 NFE)")

@@ -11,6 +11,7 @@ Profiles pick sizes and step counts:
 * ``default`` -- minutes on a 2-core CPU, with real results.
 * ``full``    -- a GPU run.
 
+What each profile picks, chapter by chapter, is a typed table: :mod:`synthlib.core.chapter`.
 A notebook's ``profile`` parameter wins; when it is ``None`` the environment variable
 ``SYNTHLIB_PROFILE`` decides, and failing that ``"default"``.
 """
@@ -53,14 +54,6 @@ def resolve_profile(profile: str | None = None) -> str:
     if profile is None:
         profile = os.environ.get(PROFILE_ENV) or "default"
     return check_choice("profile", profile, PROFILES)
-
-
-def pick(profile: str | None, **by_profile: T) -> T:
-    """``pick(profile, smoke=a, default=b, full=c)`` -> the value for the resolved profile."""
-    missing = [p for p in PROFILES if p not in by_profile]
-    if missing or len(by_profile) != len(PROFILES):
-        raise TypeError(f"pick() needs exactly the keywords {PROFILES}, got {tuple(by_profile)}")
-    return by_profile[resolve_profile(profile)]
 
 
 def _type_ok(value: Any, hint: Any) -> bool:

@@ -77,6 +77,9 @@ class Run:
     started: float = field(default_factory=time.time)
     status: str = RUNNING
     error: str | None = None  # the first line of the error that failed the run
+    #: the chapter's sizes and budgets for this profile and these parameters (synthlib.core.chapter); None for a
+    #: notebook without a settings class
+    settings: Any = None
 
     @property
     def metrics_path(self) -> Path:
@@ -122,6 +125,7 @@ class Run:
             "profile": self.profile,
             "params": _jsonable(self.params),
             "params_passed": list(self.passed),
+            **({"settings": _jsonable(self.settings.as_dict())} if self.settings is not None else {}),
             "metrics": self.metrics,
             "device": str(pick_device("auto")),
             "torch": torch.__version__,
@@ -217,7 +221,8 @@ def start_run(name: str, *, profile: str | None = None, **params: Any) -> Run:
     checked against the chapter's rules (:data:`synthlib.core.params.NOTEBOOK_PARAMETERS`: type, range, choices),
     and in a papermill run every name papermill inserted must be declared. Anything wrong raises
     :class:`synthlib.core.params.ParameterError` with one line before anything is created or written. Call it in
-    the cell after the parameters, before any work; ``run.profile`` is the resolved profile.
+    the cell after the parameters, before any work; ``run.profile`` is the resolved profile and ``run.settings``
+    the chapter's sizes and budgets for it (:mod:`synthlib.core.chapter`), recorded in ``metrics.json``.
 
     ``metrics.json`` records the parameters, the names papermill overrode and the run's ``status``: from
     here on, a cell that raises marks the run ``"failed"`` (an IPython ``post_run_cell`` callback), and a
@@ -225,13 +230,15 @@ def start_run(name: str, *, profile: str | None = None, **params: Any) -> Run:
     """
     global _current
     from synthlib.core import distributed
+    from synthlib.core.chapter import chapter_settings
 
     passed = check_parameters(name, {"profile": profile, **params})
     profile = resolve_profile(profile)
+    settings = chapter_settings(name, profile, **params)
     distributed.setup()  # launched by torchrun (python -m synthlib.core.launch): join the other processes
     run_dir = Path(os.environ.get(RUN_DIR_ENV) or runs_root() / name)
     run_dir.mkdir(parents=True, exist_ok=True)
-    _current = Run(name=name, dir=run_dir, params=params, profile=profile, passed=passed)
+    _current = Run(name=name, dir=run_dir, params=params, profile=profile, passed=passed, settings=settings)
     _current._write()
     _watch(_current)
     return _current

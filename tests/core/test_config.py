@@ -9,7 +9,7 @@ from typing import Literal
 import pytest
 
 from synthlib.core import runs
-from synthlib.core.config import check_choice, from_dict, pick, resolve_profile
+from synthlib.core.config import check_choice, from_dict, resolve_profile
 
 
 @dataclass
@@ -47,14 +47,11 @@ def test_profile_resolution(monkeypatch):
     monkeypatch.setenv("SYNTHLIB_PROFILE", "smoke")
     assert resolve_profile(None) == "smoke"
     assert resolve_profile("full") == "full"  # a papermill parameter beats the environment
-    assert pick(None, smoke=1, default=2, full=3) == 1
     with pytest.raises(ValueError, match="parameter 'profile' is 'fast'; allowed values: 'smoke', 'default', 'full'"):
         resolve_profile("fast")
     monkeypatch.setenv("SYNTHLIB_PROFILE", "quick")
     with pytest.raises(ValueError, match="'profile' is 'quick'"):
         resolve_profile(None)
-    with pytest.raises(TypeError):
-        pick("smoke", smoke=1, default=2)
 
 
 def test_check_choice():
