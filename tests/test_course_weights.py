@@ -332,3 +332,31 @@ def test_shipped_upscaler_loads_matches_its_sha_and_beats_bicubic(monkeypatch):
     assert entry["metrics"]["gain_over_bicubic"] > 0.5  # measured on chapter 6's held-out photos at export
     out = upscale_with(load_restoration_model("course:sr-x4").net, torch.rand(1, 3, 12, 12) * 2 - 1)
     assert out.shape == (1, 3, 48, 48)
+
+
+def test_clock_leaves_a_pause_out_of_the_training_time(monkeypatch):
+    """A run stopped with kill -STOP (to free the machine for a timed run) must not count the stop as training."""
+    from synthlib.course_weights import build
+
+    now = [100.0]
+    monkeypatch.setattr(build.time, "perf_counter", lambda: now[0])
+    clock = build.Clock(tiny=True)
+    clock.begin(0)
+    for _ in range(50):                 # steps of 0.2 s
+        now[0] += 0.2
+        clock.tick()
+    assert clock.session_seconds() == pytest.approx(10.0)
+    now[0] += 600.0                     # stopped for 10 minutes in the middle of a step
+    clock.tick()
+    for _ in range(10):
+        now[0] += 0.2
+        clock.tick()
+    assert clock.session_seconds() == pytest.approx(10.0 + 0.2 + 2.0, abs=0.05)
+    assert clock.session["paused_seconds"] == pytest.approx(599.8, abs=0.05)   # less the one step it stands for
+    now[0] += 15.0                      # a slow step (a checkpoint save) shorter than PAUSE_S still counts
+    clock.tick()
+    assert clock.session_seconds() == pytest.approx(27.2, abs=0.05)
+    clock.restart_tick()                # after scoring, which the watch callback already left out
+    now[0] += 0.2
+    clock.tick()
+    assert clock.session_seconds() == pytest.approx(27.4, abs=0.05)

@@ -523,16 +523,18 @@ from synthlib.stylegan import StyleGANGenerator
 from synthlib.stylegan.stylegan_widget import StyleGANExplorer, stylegan_ui
 
 torch.manual_seed(0)
-G = StyleGANGenerator(StyleGANGenerator.Config(img_size=16, img_channels=1, z_dim=16, w_dim=16, n_mlp=2,
-                                               base_channels=8, max_channels=32))
-ui = stylegan_ui(StyleGANExplorer(G, seed_a=0, seed_b=1), scale=4)
+config = StyleGANGenerator.Config(img_size=16, img_channels=1, z_dim=16, w_dim=16, n_mlp=2, base_channels=8,
+                                  max_channels=32)
+G, G_other = StyleGANGenerator(config), StyleGANGenerator(config)   # two random generators: "course" and "run"
+ui = stylegan_ui(StyleGANExplorer({"course weights": G, "this run": G_other}, seed_a=0, seed_b=1), scale=4)
 ui"""
 
 
 def test_stylegan_explorer_follows_its_mixing_slider(page: "sync_api.Page", lab: str) -> None:
     """The StyleGAN explorer as a learner drives it: A | B | mixed, with the crossover slider at 6 (all
     layers from seed A). Move it down to 1 with the arrow keys -- the mixed picture must take seed B's
-    layers 1-5 and the caption must say so -- then type another seed B into its box and press Enter."""
+    layers 1-5 and the caption must say so -- then type another seed B into its box and press Enter, then switch
+    from the course weights to this run's generator with the model buttons."""
     panel, image = run_widget_notebook(page, lab, "stylegan_check.ipynb")
     before = pixels(image)
     # A | B | mixed, each 16 px square with 2-pixel gaps, enlarged 4 times
@@ -565,6 +567,13 @@ def test_stylegan_explorer_follows_its_mixing_slider(page: "sync_api.Page", lab:
     after_seed = wait_for_new_picture(image, after_mix, "typing 7 into seed B")
     assert float(abs(after_seed[:, a] - after_mix[:, a]).mean()) < 1, "a new seed B changed seed A's picture"
     assert float(abs(after_seed[:, b] - after_mix[:, b]).mean()) > 5, "typing 7 into seed B did not redraw seed B"
+
+    # The model switch: the same seeds through the other generator
+    wait_for_caption(page, caption, ["course weights: A | B | mixed"], "before switching the model")
+    panel.get_by_role("button", name="this run").click()
+    switched = wait_for_new_picture(image, after_seed, "clicking 'this run' on the model switch")
+    wait_for_caption(page, caption, ["this run: A | B | mixed", "layer 0 from seed A"], "after switching the model")
+    assert float(abs(switched[:, a] - after_seed[:, a]).mean()) > 5, "the other generator drew the same seed A"
 
 
 # Chapter 7's diffusion explorer on a tiny untrained class-conditional DiffusionUNet whose zero-initialised

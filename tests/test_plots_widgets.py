@@ -672,6 +672,36 @@ def test_stylegan_ui_each_control_changes_the_picture() -> None:
         assert ui.image.value != before, f"{what} did not change the picture"
 
 
+def test_stylegan_explorer_switches_between_generators() -> None:
+    """Course weights and this run's model in one explorer: the same seeds, psi and noise, the other generator."""
+    from synthlib.stylegan.stylegan_widget import stylegan_ui
+
+    G_a, G_b = tiny_stylegan(), tiny_stylegan()
+    with torch.no_grad():
+        for p in G_b.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    ex = stylegan_explorer({"course weights": G_a, "this run": G_b}, seed_a=3, seed_b=5, psi=0.7)
+    assert ex.model_name == "course weights" and ex.G is G_a
+    assert torch.allclose(ex.images()["A"], seed_image(G_a, 3, 0.7), atol=1e-5)
+    ex.set_model("this run")
+    assert ex.G is G_b and (ex.seed_a, ex.psi) == (3, 0.7)
+    assert torch.allclose(ex.images()["A"], seed_image(G_b, 3, 0.7), atol=1e-5)
+    with pytest.raises(ValueError, match="no model 'other': this explorer has 'course weights', 'this run'"):
+        ex.set_model("other")
+    ui = stylegan_ui(ex, scale=2)
+    assert ui.model is not None and ui.model.options == ("course weights", "this run") and ui.model.value == "this run"
+    before = ui.image.value
+    ui.model.value = "course weights"             # what clicking the switch does
+    assert ex.G is G_a and ui.image.value != before and ui.caption.value.startswith("course weights: ")
+    assert to_png(ex.render(), 2) == ui.image.value
+    assert stylegan_ui(stylegan_explorer()).model is None     # one generator: no switch
+    with pytest.raises(ValueError, match="draw different image shapes"):
+        from synthlib.stylegan import StyleGANGenerator
+        big = StyleGANGenerator(StyleGANGenerator.Config(img_size=32, img_channels=1, z_dim=16, w_dim=16, n_mlp=1,
+                                                         base_channels=4, max_channels=16))
+        stylegan_explorer({"a": G_a, "b": big})
+
+
 def test_stylegan_ui_projects_the_chosen_target() -> None:
     from synthlib.stylegan.stylegan_widget import stylegan_ui
 

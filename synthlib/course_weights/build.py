@@ -46,7 +46,14 @@ class Clock:
     Time in the watch callback (scoring during training) is not training time and is left out. Each session
     (start or resume) is recorded with its steps, seconds, hardware and load average. Besides wall time it counts
     the process's CPU time (``cpu_seconds``): on a machine shared with other work, the wall time of a one-thread
-    run grows with the load, its CPU time stays close to what the run takes on the machine alone."""
+    run grows with the load, its CPU time stays close to what the run takes on the machine alone.
+
+    Wall time while the process was stopped (``kill -STOP`` to free the machine for a timed run, a suspended
+    laptop) is not training time either: :meth:`tick`, called after every step, counts a gap between two steps
+    longer than :attr:`PAUSE_S` and 100 typical steps as one typical step (``paused_seconds`` in the session)."""
+
+    #: a gap between two steps shorter than this is never taken for a pause
+    PAUSE_S = 20.0
 
     def __init__(self, tiny: bool) -> None:
         self.tiny = tiny
@@ -61,11 +68,31 @@ class Clock:
         self.trainer: Any = None  # set by train(): each saved session records the step it reached
         self.stopped: tuple[float, float] | None = None  # (perf_counter, process_time) when training ended
         self.idle = False  # a session that trained nothing (resumed at the end of its budget) is not recorded
+        self.last_tick: float | None = None  # perf_counter at the end of the last step (see tick)
+        self.typical_step = 0.0              # a running average of a step's wall time
 
     def begin(self, step: int) -> None:
         self.start, self.excluded = time.perf_counter(), 0.0
         self.cpu_start, self.cpu_excluded = time.process_time(), 0.0
         self.session = {"date": _now(), "from_step": step, "hardware": hardware(), "loadavg_start": _loadavg()}
+        self.last_tick, self.typical_step = None, 0.0
+
+    def tick(self) -> None:
+        """After each step: a gap since the last step that can only be a pause is left out of the wall time."""
+        now = time.perf_counter()
+        if self.last_tick is not None:
+            dt = now - self.last_tick
+            if self.typical_step > 0 and dt > max(self.PAUSE_S, 100 * self.typical_step):
+                paused = dt - self.typical_step
+                self.excluded += paused
+                self.session["paused_seconds"] = round(self.session.get("paused_seconds", 0.0) + paused, 1)
+            else:
+                self.typical_step = dt if self.typical_step == 0 else 0.95 * self.typical_step + 0.05 * dt
+        self.last_tick = now
+
+    def restart_tick(self) -> None:
+        """Time spent outside training since the last step is already left out (scoring): do not count it twice."""
+        self.last_tick = time.perf_counter()
 
     def stop(self) -> None:
         """Training is over: scoring and export that follow are not training time."""
@@ -336,11 +363,13 @@ def _add_callbacks(trainer: Any, recipe: Recipe, clock: Clock, log: Callable[[st
         spent = time.perf_counter() - t0
         clock.excluded += spent
         clock.cpu_excluded += time.process_time() - c0
+        clock.restart_tick()
         state["seconds"] = clock.session_seconds()
         for k, v in scores.items():
             tr.log(f"watch/{k}", v)
         log(f"watch at step {tr.step:,}: {_fmt(scores)} ({spent:.0f} s, not counted as training)")
 
+    trainer.callbacks.insert(0, Callback(every=1, fn=lambda tr: clock.tick()))   # first: before any callback's work
     trainer.callbacks.append(Callback(every=recipe.log_every if not tiny else 2, fn=progress))
     if recipe.watch is not None and not tiny:
         trainer.callbacks.append(Callback(every=recipe.watch_every, fn=watch))

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -35,7 +35,11 @@ class StyleGANExplorer:
     (num_ws, w_dim) / (1, num_ws, w_dim), or a pair (w or ws, noise list) when it fits the noise maps too.
     It runs with G in eval mode and gradients on (it optimises); everything else runs under ``no_grad``.
 
-    The plain functions a widget calls: :meth:`set_seed_a`, :meth:`set_seed_b`, :meth:`set_psi`,
+    ``G`` is one generator or several by name (``{"course weights": G_course, "this run": G_ema}``): the first is
+    shown first and :meth:`set_model` switches (the seeds, psi and noise stay, so the same latents are compared;
+    projections are per generator).
+
+    The plain functions a widget calls: :meth:`set_model`, :meth:`set_seed_a`, :meth:`set_seed_b`, :meth:`set_psi`,
     :meth:`set_crossover`, :meth:`resample_noise`, :meth:`set_target`, :meth:`project`; and to read:
     :meth:`ws`, :meth:`image`, :meth:`images`, :meth:`projection`, :meth:`render`, :meth:`mixing_text`.
     Every image is (C, S, S), clamped to [-1, 1] (StyleGAN's output is linear).
@@ -43,7 +47,7 @@ class StyleGANExplorer:
 
     def __init__(
         self,
-        G: nn.Module,
+        G: nn.Module | Mapping[str, nn.Module],
         *,
         seed_a: int = 0,
         seed_b: int = 1,
@@ -53,13 +57,20 @@ class StyleGANExplorer:
         targets: Tensor | None = None,
         project_fn: ProjectFn | None = None,
     ) -> None:
-        for name in ("mapping", "synthesis", "truncate", "mix", "make_noise", "num_ws", "config"):
-            if not hasattr(G, name):
-                raise ValueError(f"StyleGANExplorer needs a StyleGANGenerator (G.{name} is missing), "
-                                 f"got {type(G).__name__}")
-        self.G = G
-        self.device = model_device(G)
-        cfg = G.config
+        models = dict(G) if isinstance(G, Mapping) else {"model": G}
+        if not models:
+            raise ValueError("StyleGANExplorer needs a generator (got an empty mapping of models)")
+        for label, model in models.items():
+            for name in ("mapping", "synthesis", "truncate", "mix", "make_noise", "num_ws", "config"):
+                if not hasattr(model, name):
+                    raise ValueError(f"StyleGANExplorer needs a StyleGANGenerator ({label}: G.{name} is missing), "
+                                     f"got {type(model).__name__}")
+        shapes = {(m.config.img_channels, m.config.img_size) for m in models.values()}
+        if len(shapes) > 1:
+            raise ValueError(f"the generators draw different image shapes {sorted(shapes)}: explore them one at a time")
+        self.models = models
+        self.model_name = next(iter(models))
+        cfg = self.G.config
         if targets is not None:
             expected = (cfg.img_channels, cfg.img_size, cfg.img_size)
             if not isinstance(targets, Tensor) or targets.ndim != 4 or tuple(targets.shape[1:]) != expected \
@@ -82,11 +93,29 @@ class StyleGANExplorer:
         self.noise_seed = check_seed(noise_seed, "noise_seed")
 
     @property
+    def G(self) -> nn.Module:
+        """The generator shown now (see :meth:`set_model`)."""
+        return self.models[self.model_name]
+
+    @property
+    def device(self) -> torch.device:
+        return model_device(self.G)
+
+    @property
     def num_ws(self) -> int:
         """How many w inputs (layers, for mixing) the generator has."""
         return int(self.G.num_ws)
 
     # -- changing the state ------------------------------------------------------------------
+
+    def set_model(self, name: str) -> None:
+        """Show generator ``name`` (one of :attr:`models`); the crossover is kept within its layers."""
+        if name not in self.models:
+            raise ValueError(f"no model {name!r}: this explorer has {', '.join(map(repr, self.models))}")
+        if name != self.model_name:
+            self.model_name = name
+            self._projected.clear()     # a w fitted for one generator means nothing to another
+            self.crossover = min(self.crossover, self.num_ws)
 
     def set_seed_a(self, seed: int) -> None:
         """The seed whose w feeds the layers below the crossover (the coarse ones)."""
@@ -239,9 +268,9 @@ class StyleGANExplorer:
 
 
 class StyleGANExplorerUI:
-    """The widgets of :func:`stylegan_ui`: seed A and seed B boxes, a ``psi`` slider, a ``crossover``
-    slider, a ``new noise`` button and, with targets, a ``target`` dropdown, a ``steps`` box and a
-    ``project`` button; the picture (``image``, PNG bytes) and a caption (``caption``, HTML).
+    """The widgets of :func:`stylegan_ui`: with several generators a ``model`` switch; seed A and seed B boxes,
+    a ``psi`` slider, a ``crossover`` slider, a ``new noise`` button and, with targets, a ``target`` dropdown,
+    a ``steps`` box and a ``project`` button; the picture (``image``, PNG bytes) and a caption (``caption``, HTML).
 
     Every callback is a thin named method that calls the explorer's setter and then :meth:`update`,
     so tests can set ``seed_a.value``, ``crossover.value``, ... or call ``on_noise()`` / ``on_project()``.
@@ -271,6 +300,11 @@ class StyleGANExplorerUI:
         self.crossover.observe(self.on_crossover, names="value")
         self.new_noise.on_click(self.on_noise)
         rows = [W.HBox([self.seed_a, self.seed_b]), W.HBox([self.psi, self.crossover, self.new_noise])]
+        self.model = None
+        if len(ex.models) > 1:
+            self.model = W.ToggleButtons(options=list(ex.models), value=ex.model_name, description="model")
+            self.model.observe(self.on_model, names="value")
+            rows.insert(0, self.model)
         self.target = self.steps = self.project = None
         if ex.targets is not None:
             self.target = W.Dropdown(options=[(f"image {i}", i) for i in range(len(ex.targets))],
@@ -285,6 +319,12 @@ class StyleGANExplorerUI:
         self.update()
 
     # -- callbacks: the explorer's setter, then a redraw -------------------------------------------
+    def on_model(self, change: dict[str, Any]) -> None:
+        self.explorer.set_model(change["new"])
+        self.crossover.max = self.explorer.num_ws
+        self.crossover.value = self.explorer.crossover
+        self.update()
+
     def on_seed_a(self, change: dict[str, Any]) -> None:
         self.explorer.set_seed_a(change["new"])
         self.update()
@@ -317,7 +357,8 @@ class StyleGANExplorerUI:
     # -- the picture ---------------------------------------------------------------------------
     def caption_text(self, names: Sequence[str], ms: float) -> str:
         ex = self.explorer
-        return (f"{' | '.join(names)}: {ex.mixing_text()}; psi {ex.psi:.2f}, noise seed {ex.noise_seed} "
+        which = f"{ex.model_name}: " if len(ex.models) > 1 else ""
+        return (f"{which}{' | '.join(names)}: {ex.mixing_text()}; psi {ex.psi:.2f}, noise seed {ex.noise_seed} "
                 f"(redrawn in {ms:.0f} ms)")
 
     def update(self) -> None:
