@@ -202,3 +202,41 @@ def test_heun_budget_and_the_summary():
     s = samplers.summarise(rows)
     assert s["nfe_to_match"] == {"diffusion, DDIM": 50, "x": 10, "y": None}
     assert s["line"].endswith("fewest: x (10 NFE)")
+
+
+# ----------------------------------------------------------------------------------------------
+# benchmarks/diffusion_peer.py: chapter 7's diffusion against the diffusers recipe at equal time (issue 24)
+# ----------------------------------------------------------------------------------------------
+
+
+def test_diffusion_peer_unet_has_chapter_7s_parameter_count_within_the_tolerance():
+    peer = load_script("diffusion_peer")
+    ours, theirs = peer.count(peer.synthlib_unet(quick=False)), peer.count(peer.peer_unet(quick=False))
+    assert ours == 654_180                                    # chapter 7's default-profile U-Net
+    assert abs(theirs / ours - 1) <= peer.TOLERANCE, (ours, theirs)
+    assert peer.count(peer.peer_unet(quick=False, size=32)) == theirs   # the padded variant is the same network
+
+
+@pytest.mark.slow
+def test_diffusion_peer_quick_mode_trains_samples_and_scores_both_sides(tmp_path, capsys):
+    import json
+    import math
+
+    peer = load_script("diffusion_peer")
+    threads = torch.get_num_threads()
+    try:
+        result = peer.main(["--quick", "--threads", "1", "--device", "cpu", "--out", str(tmp_path / "p.json")])
+    finally:
+        torch.set_num_threads(threads)
+    rows = {r["side"]: r for r in result["rows"]}
+    assert set(rows) == {"synthlib", "diffusers"}
+    for r in rows.values():
+        assert math.isfinite(r["fid"]) and r["fid"] > 0 and r["steps"] > 0 and r["parameters"] > 0
+        assert 0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1 and r["sample_s_per_1000"] > 0
+        assert r["train"]["train_s"] >= 3.0                   # each side trained for the whole budget
+    assert rows["diffusers"]["train"]["total_estimates"]      # the cosine's total was estimated from the rate
+    assert json.loads((tmp_path / "p.json").read_text())["rows"][0]["side"] == "synthlib"
+    assert (tmp_path / "p.png").stat().st_size > 1000
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    m = re.fullmatch(r"ratio FID peer / synthlib: ([\d.]+)x", last)
+    assert m and float(m.group(1)) == pytest.approx(rows["diffusers"]["fid"] / rows["synthlib"]["fid"], abs=0.006)
