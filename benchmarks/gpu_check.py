@@ -63,7 +63,8 @@ def compile_rows(device: torch.device, tiny: bool, steps: int) -> dict[str, floa
 
 def stylegan_burst(seconds: float, tiny: bool) -> dict[str, Any]:
     """The stylegan-fashion recipe (StyleGAN2's own D, R1, path length, mixing) for ``seconds``, then the course FID."""
-    from synthlib.course_weights.recipes import RECIPES, _stylegan_score
+    from synthlib.course_weights.generators import _stylegan_score
+    from synthlib.course_weights.recipes import RECIPES
 
     recipe = RECIPES["stylegan-fashion"]
     torch.manual_seed(recipe.seed)

@@ -70,3 +70,50 @@ def side_by_side(images: Sequence[Tensor], gap: int = 2, fill: float = 1.0) -> T
             parts.append(spacer)
         parts.append(img.float().cpu())
     return torch.cat(parts, dim=2)
+
+
+class ModelSwitch:
+    """Several explorers, one shown at a time, under a row of buttons that name them::
+
+        ModelSwitch({"course weights": explorer_ui(course_explorer), "this run": explorer_ui(run_explorer)})
+
+    A chapter's explorer opens on its course weights (the first entry) and the buttons switch to the model the
+    chapter just trained; each explorer keeps its own state. ``show(name)`` is what clicking a button does, as a
+    plain method for tests; ``current`` is the explorer shown. Any explorer UI works: one with a ``widget``
+    attribute (the course's ``*_ui`` objects) or an ipywidget itself.
+    """
+
+    def __init__(self, uis: Any, *, description: str = "model") -> None:
+        import ipywidgets as W
+
+        self.uis = dict(uis)
+        if not self.uis:
+            raise ValueError("ModelSwitch needs at least one explorer, e.g. {'course weights': ui}")
+        self.name = next(iter(self.uis))
+        self.buttons = W.ToggleButtons(options=list(self.uis), value=self.name, description=description)
+        self.box = W.Box([_widget_of(self.uis[self.name])])
+        self.widget = W.VBox([self.buttons, self.box])
+        self.buttons.observe(self.on_model, names="value")
+
+    @property
+    def current(self) -> Any:
+        return self.uis[self.name]
+
+    def show(self, name: str) -> None:
+        """Show explorer ``name`` in place of the current one."""
+        if name not in self.uis:
+            raise ValueError(f"no model {name!r}: this switch has {', '.join(map(repr, self.uis))}")
+        self.name = name
+        self.box.children = (_widget_of(self.uis[name]),)
+        if self.buttons.value != name:
+            self.buttons.value = name
+
+    def on_model(self, change: dict[str, Any]) -> None:
+        self.show(change["new"])
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _widget_of(ui: Any) -> Any:
+    return getattr(ui, "widget", ui)

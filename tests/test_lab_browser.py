@@ -51,11 +51,17 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwr
 # The notebook the widget check runs: a small DCGAN generator whose untrained images have contrast
 # (DCGAN's N(0, 0.02) init leaves every pixel one grey level), its explorer, and the UI.
 EXPLORER_CELL = """\
+import torch
+from synthlib.gan.dcgan import DCGANGenerator
 from synthlib.gan.latent_widget import LatentExplorer, explorer_ui
 from synthlib.sample import load_generator
+from synthlib.ui import ModelSwitch
 
 G, _ = load_generator("course:dcgan-fashion", device="cpu")   # chapter 2's course weights (SHA-256 checked)
-ui = explorer_ui(LatentExplorer(G, z_dim=G.config.z_dim, num_samples=256, device="cpu"))
+torch.manual_seed(0)
+G_run = DCGANGenerator(DCGANGenerator.Config(z_dim=16, img_size=28, img_channels=1, base_channels=8)).eval()
+ui = ModelSwitch({"course weights": explorer_ui(LatentExplorer(G, z_dim=G.config.z_dim, num_samples=256, device="cpu")),
+                  "this run": explorer_ui(LatentExplorer(G_run, z_dim=16, num_samples=256, device="cpu"))})
 ui"""
 
 # The comparison notebook: five named items, two directions of four columns, every image made of seeded
@@ -354,7 +360,8 @@ def wait_for_new_picture(image: "sync_api.Locator", before: "object", what: str)
 
 
 def test_latent_explorer_draws_and_follows_its_slider(page: "sync_api.Page", lab: str) -> None:
-    """Chapter 2's latent explorer opened on the course weights (course:dcgan-fashion), as the chapter opens it."""
+    """Chapter 2's latent explorer opened on the course weights (course:dcgan-fashion), as the chapter opens it,
+    behind the model switch that changes to the run's own generator and back."""
     panel, image = run_widget_notebook(page, lab, "explorer_check.ipynb")
     before = pixels(image)
     assert before.shape == (28 * 4, 28 * 4), f"the explorer's image is {before.shape}, expected 28 x 28 enlarged 4 times"
@@ -369,6 +376,13 @@ def test_latent_explorer_draws_and_follows_its_slider(page: "sync_api.Page", lab
 
     after = wait_for_new_picture(image, before, "moving the seed slider")
     assert after.std() > 5, "the image drawn for the new seed is flat"
+
+    # The model buttons: from the course weights to the model "this run" trained (here an untrained one)
+    panel.get_by_role("button", name="this run").click()
+    wait_for_new_picture(image, after, "clicking 'this run' on the model switch")
+    panel.get_by_role("button", name="course weights").click()
+    back = wait_for_new_picture(image, pixels(image), "clicking 'course weights' again")
+    assert float(abs(back - after).mean()) < 1, "back on the course weights, the explorer lost its seed"
 
 
 # The labels a <select> shows as selected, spaces normalised (ipywidgets writes them as non-breaking ones).

@@ -220,6 +220,23 @@ def test_explorer_ui_updates_image_on_changes() -> None:
     assert "application/vnd.jupyter.widget-view+json" in ui._repr_mimebundle_()
 
 
+def test_model_switch_shows_one_explorer_at_a_time() -> None:
+    from synthlib.ui import ModelSwitch
+
+    course, run = explorer_ui(explorer()), explorer_ui(explorer())
+    switch = ModelSwitch({"course weights": course, "this run": run})
+    assert switch.buttons.options == ("course weights", "this run") and switch.current is course
+    assert switch.box.children == (course.widget,)
+    switch.buttons.value = "this run"                       # what clicking the button does
+    assert switch.current is run and switch.box.children == (run.widget,)
+    switch.show("course weights")
+    assert switch.buttons.value == "course weights" and switch.box.children == (course.widget,)
+    with pytest.raises(ValueError, match="no model 'other': this switch has 'course weights', 'this run'"):
+        switch.show("other")
+    with pytest.raises(ValueError, match="at least one explorer"):
+        ModelSwitch({})
+
+
 def test_explorer_ui_class_dropdown_only_when_conditional() -> None:
     ui = explorer_ui(explorer(num_classes=3), class_names=["a", "b", "c"])
     assert ui.label is not None and ui.label in ui.widget.children

@@ -9,7 +9,7 @@ of repeating ``pick(profile, smoke=16, default=64, full=100)`` wherever the valu
     class DCGANSettings(ChapterSettings):
         z_dim: int = profiled(smoke=16, default=64, full=100, doc="latent size")
         budget_s: float = profiled(smoke=20, default=210, full=600, doc="training seconds per model",
-                                   parameter="minutes", given=lambda minutes, _: 60 * minutes)
+                                   parameter="minutes", given=minutes_to_seconds)
 
 A field tied to a notebook parameter (``parameter=``) takes the parameter's value when it is not None (the
 ``parameters`` cell's None means "the profile's value"); ``given(value, profile_value)`` converts it.
@@ -30,6 +30,11 @@ from synthlib.core.config import PROFILES, from_dict, resolve_profile
 S = TypeVar("S", bound="ChapterSettings")
 
 _NOT_TIED = object()
+
+
+def minutes_to_seconds(minutes: float, _: float) -> float:
+    """``given`` for a budget field in seconds that a ``minutes`` parameter overrides."""
+    return 60.0 * minutes
 
 
 def profiled(*, smoke: Any, default: Any, full: Any, doc: str = "", parameter: str | None = None,

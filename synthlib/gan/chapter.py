@@ -5,11 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from synthlib.core.chapter import ChapterSettings, profiled
-
-
-def _minutes(minutes: float, _: float) -> float:
-    return 60.0 * minutes
+from synthlib.core.chapter import ChapterSettings, minutes_to_seconds, profiled
 
 
 def _either(given: bool, by_profile: bool) -> bool:
@@ -39,7 +35,7 @@ class DCGANSettings(ChapterSettings):
     z_dim: int = profiled(smoke=16, default=64, full=100, doc="latent size")
     base_channels: int = profiled(smoke=8, default=32, full=64, doc="channels of the generator's last layer")
     budget_s: float = profiled(smoke=20, default=210, full=600, doc="training seconds per model",
-                               parameter="minutes", given=_minutes)
+                               parameter="minutes", given=minutes_to_seconds)
     num_steps: int = profiled(smoke=20, default=50_000, full=50_000, doc="at most this many steps per model",
                               parameter="steps")
     train_conditional: bool = profiled(smoke=True, default=False, full=True, doc="also train the class-conditional "

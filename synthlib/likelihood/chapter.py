@@ -5,11 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from synthlib.core.chapter import ChapterSettings, profiled
-
-
-def _minutes(minutes: float, _: float) -> float:
-    return 60.0 * minutes
+from synthlib.core.chapter import ChapterSettings, minutes_to_seconds, profiled
 
 
 @dataclass(frozen=True)
@@ -28,9 +24,9 @@ class LikelihoodSettings(ChapterSettings):
     vae_s: float = profiled(smoke=1, default=45, full=600, doc="the VAE's training seconds")
     vae2_s: float = profiled(smoke=1, default=25, full=300, doc="the 2-D VAE's training seconds")
     diffusion_s: float = profiled(smoke=2, default=240, full=1800, doc="the diffusion model's training seconds",
-                                  parameter="diffusion_minutes", given=_minutes)
+                                  parameter="diffusion_minutes", given=minutes_to_seconds)
     flow_s: float = profiled(smoke=2, default=120, full=1800, doc="the flow model's training seconds",
-                             parameter="flow_minutes", given=_minutes)
+                             parameter="flow_minutes", given=minutes_to_seconds)
     batch_size: int = profiled(smoke=16, default=64, full=128, doc="the denoisers' images per step")
     lr: float = profiled(smoke=2e-3, default=1e-3, full=2e-4, doc="the denoisers' Adam rate")
     ema_half_life_img: int = profiled(smoke=100, default=20_000, full=200_000, doc="the denoisers' EMA half-life")

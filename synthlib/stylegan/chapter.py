@@ -5,11 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from synthlib.core.chapter import ChapterSettings, profiled
-
-
-def _minutes(minutes: float, _: float) -> float:
-    return 60.0 * minutes
+from synthlib.core.chapter import ChapterSettings, minutes_to_seconds, profiled
 
 
 @dataclass(frozen=True)
@@ -28,9 +24,9 @@ class StyleGANSettings(ChapterSettings):
     dcgan_d_channels: int = profiled(smoke=32, default=32, full=64, doc="the batch-norm D's base channels")
     batch_size: int = profiled(smoke=8, default=32, full=64, doc="images per step")
     train_s: float = profiled(smoke=2, default=300, full=3600, doc="StyleGAN's training seconds",
-                              parameter="minutes", given=_minutes)
+                              parameter="minutes", given=minutes_to_seconds)
     baseline_s: float = profiled(smoke=2, default=150, full=900, doc="the DCGAN baseline's training seconds",
-                                 parameter="baseline_minutes", given=_minutes)
+                                 parameter="baseline_minutes", given=minutes_to_seconds)
     r1_gamma: float = profiled(smoke=0.01, default=0.01, full=0.05, doc="R1 weight")
     pl_weight: float = profiled(smoke=2.0, default=0.0, full=2.0, doc="path-length regularisation (the paper's 2; "
                                 "off for the CPU's minutes)")

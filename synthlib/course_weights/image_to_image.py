@@ -1,0 +1,435 @@
+"""Course-weights recipes of the image-to-image networks: chapter 3's translation models, chapter 4's stylisers,
+chapter 6's restoration networks (see :mod:`synthlib.course_weights.recipes`)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from synthlib.course_weights.recipes import (
+    Recipe,
+    _register,
+)
+
+# fast-style-starry_night and adain: chapter 4's two feed-forward stylisers, scored on its held-out photos
+STYLE = "starry_night"  # chapter 4's comparison style (a held-out painting: AdaIN never trains on it)
+STYLE_GOALS = {"style": "lower", "content": "lower"}
+
+
+@functools.lru_cache(maxsize=1)
+def _vgg() -> Any:
+    from synthlib.nn.vgg import load_vgg16_features
+
+    return load_vgg16_features("offline-hed", "cpu", max_layer="relu5_1", arch="vgg16")
+
+
+def _style_crops(role: str, crop: int, seed: int, batch: int) -> Any:
+    from synthlib.data.crops import RandomCrops
+
+    return RandomCrops(role, crop=crop, n=10**6, seed=seed, scale=(0.25, 1.0)).batches(batch)
+
+
+def _fast_style_build(r: Recipe, tiny: bool) -> Any:
+    from synthlib.data.photos import load_photo
+    from synthlib.style import FastStyleConfig, fast_style_trainer
+    from synthlib.style.style_nets import TransformerNet
+
+    crop = 32 if tiny else 96  # chapter 4's default crops; its TransformerNet (16 channels, 5 residual blocks)
+    net = TransformerNet(TransformerNet.Config(**(dict(base_channels=8, num_res=1) if tiny
+                                                  else dict(base_channels=16, num_res=5))))
+    cfg = FastStyleConfig(style_weight=3.0, color_weight=10, lr=2e-3, batch_size=r.batch_size, style_size=2 * crop,
+                          style_name=STYLE, style_layers=("relu1_1", "relu2_1", "relu3_1"), vgg_weights="offline-hed",
+                          vgg_arch="vgg16", ema_half_life_img=50 if tiny else 5_000)
+    return fast_style_trainer(net, _vgg(), load_photo(STYLE)[None], _style_crops("train", crop, r.seed, r.batch_size),
+                              cfg, progress=False)
+
+
+@functools.lru_cache(maxsize=2)
+def _style_problem(tiny: bool) -> tuple[list[Tensor], Tensor]:
+    """Chapter 4's comparison: the cat, the astronaut and the coffee (held out; shorter side 192 px, each its own
+    shape), and Starry Night."""
+    from synthlib.data.photos import load_photo
+
+    size, names = (48, ("chelsea",)) if tiny else (192, ("chelsea", "astronaut", "coffee"))
+    return [load_photo(n, size)[None] for n in names], load_photo(STYLE, size)[None]
+
+
+def _stylise_scores(stylise: Callable[[Tensor, Tensor], Tensor], tiny: bool) -> dict[str, float]:
+    """Chapter 4's yardstick (relative content and Gram style losses), averaged over the photos as the chapter
+    averages them, for ``stylise(photo, style)`` and for colour matching (the baseline)."""
+    from synthlib.style import match_colors, transfer_scores
+
+    photos, style = _style_problem(tiny)
+    ours = [transfer_scores(_vgg(), stylise(p, style), p, style) for p in photos]
+    base = [transfer_scores(_vgg(), match_colors(p, style), p, style) for p in photos]
+    mean = lambda rows, key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
+    return {"content": mean(ours, "content"), "style": mean(ours, "style"),
+            "colour_match_style": mean(base, "style"), "num_photos": len(photos)}
+
+
+def _fast_style_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    from synthlib.style import fast_transfer
+
+    net = models["net_ema"].eval()
+    return _stylise_scores(lambda photo, style: fast_transfer(net, photo).cpu(), tiny)
+
+
+_register(Recipe(
+    name=f"fast-style-{STYLE}", chapter="04_style_transfer",
+    description="chapter 4's feed-forward TransformerNet (16 channels, 5 residual blocks) trained for Starry Night with "
+                "the VGG16 content and Gram losses (offline HED weights) on 96 px crops of the training photos, net_ema; "
+                "content and style loss on the held-out photos at 192 px against colour matching",
+    kind="fast-style", steps=22_000, batch_size=4, seed=0,  # 3.4 steps/s on the 2-core CPU, alone: 1.8 h
+    build=_fast_style_build, score=_fast_style_score, watch=_fast_style_score, goals=STYLE_GOALS,
+    export=("net_ema",),
+    default_profile={"content": 0.666, "style": 0.263, "colour_match_style": 0.510, "steps": 669, "train_seconds": 240,
+                     "source": "notebooks/04_style_transfer.ipynb, 'What the numbers say' (default profile, "
+                               "2026-11-24): the fast network after 240 s; colour matching on the same photos"},
+    checkpoint_every=1000, log_every=250, watch_every=4000, tiny_steps=4,
+    notes="the chapter's default network and recipe (style weight 0.3 x 10, colour weight 10, lr 2e-3, batch 4) for "
+          "33 times its steps; EMA half-life 5,000 images",
+))
+
+
+def _adain_build(r: Recipe, tiny: bool) -> Any:
+    from synthlib.style import AdaINConfig, adain_trainer
+    from synthlib.style.style_nets import AdaINDecoder
+    from synthlib.translation import ZipBatches
+
+    crop = 32 if tiny else 96
+    decoder = AdaINDecoder(AdaINDecoder.Config(layer="relu2_1", width=0.25 if tiny else 0.5))  # the CPU default's
+    cfg = AdaINConfig(layer="relu2_1", style_weight=1.0, lr=1e-3, batch_size=r.batch_size, recon_weight=1.0,
+                      ema_half_life_img=100 if tiny else 5_000, vgg_weights="offline-hed", vgg_arch="vgg16")
+    pairs = ZipBatches(_style_crops("train", crop, r.seed + 1, r.batch_size),
+                       _style_crops("style", crop, r.seed + 2, r.batch_size))
+    return adain_trainer(decoder, _vgg(), pairs, cfg, progress=False)
+
+
+def _adain_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    from synthlib.style import adain_transfer
+
+    decoder = models["decoder_ema"].eval()
+    return _stylise_scores(lambda photo, style: adain_transfer(decoder, _vgg(), photo, style).cpu(), tiny)
+
+
+_register(Recipe(
+    name="adain", chapter="04_style_transfer",
+    description="chapter 4's AdaIN decoder (from relu2_1, width 0.5) for any style, trained on crops of the training "
+                "photos and the training paintings (offline HED VGG16), decoder_ema; content and style loss on the "
+                "held-out photos at 192 px with Starry Night, a painting it never saw, against colour matching",
+    kind="adain", steps=14_000, batch_size=8, seed=0,  # 2.0 steps/s on the 2-core CPU, alone: 2.0 h
+    build=_adain_build, score=_adain_score, watch=_adain_score, goals=STYLE_GOALS,
+    export=("decoder_ema",),
+    default_profile={"content": 0.682, "style": 0.339, "colour_match_style": 0.510, "steps": 359, "train_seconds": 240,
+                     "source": "notebooks/04_style_transfer.ipynb, 'What the numbers say' (default profile, "
+                               "2026-11-24): AdaIN's moving average after 240 s; colour matching on the same photos"},
+    checkpoint_every=1000, log_every=250, watch_every=4000, tiny_steps=4,
+    notes="the chapter's default decoder and recipe (style weight 1, reconstruction 1, lr 1e-3, batch 8) for 39 "
+          "times its steps; EMA half-life 5,000 images",
+))
+
+
+# denoise: chapter 6's DnCNN at sigma 25 on crops of the training photos, scored on the held-out photos
+DENOISE_GOALS = {"psnr": "higher", "ssim": "higher"}
+
+
+def _denoise_build(r: Recipe, tiny: bool) -> Any:
+    from synthlib.data.crops import RandomCrops
+    from synthlib.restoration.classical import sigma_from_255
+    from synthlib.restoration.denoise import DenoiseConfig, NoisyBatches, denoise_trainer
+    from synthlib.restoration.dncnn_net import DnCNN
+
+    G = DnCNN(DnCNN.Config(depth=3, channels=8) if tiny else DnCNN.Config(depth=17, channels=48))
+    sigma = sigma_from_255(25)
+    # Adam at 1e-3 for the first half, then a cosine decay to 1e-5 (the paper's rate also falls 1000-fold)
+    cfg = DenoiseConfig(sigma=sigma, lr=1e-3, batch_size=r.batch_size, ema_half_life_img=100 if tiny else 50_000,
+                        lr_final=0.01, lr_decay_start=r.steps // 2, num_steps=r.steps)
+    crops = RandomCrops("train", crop=24 if tiny else 48, n=10**6, seed=r.seed).batches(r.batch_size)
+    return denoise_trainer(G, NoisyBatches(crops, sigma, seed=r.seed), cfg, progress=False)
+
+
+@functools.lru_cache(maxsize=2)
+def _heldout_noisy(tiny: bool) -> tuple[Tensor, Tensor]:
+    """Chapter 6's denoising problem at seed 0: its held-out photos (192 px centre crops) and their noise."""
+    from synthlib.data.photos import load_photo, photo_names
+    from synthlib.restoration.classical import add_noise, sigma_from_255
+    from synthlib.style import resize_shorter
+
+    size, names = (32, photo_names("heldout")[:2]) if tiny else (192, photo_names("heldout"))
+    photos = torch.cat([resize_shorter(load_photo(n, size)[None], size)[..., :size, :size] for n in names])
+    return photos, add_noise(photos, sigma_from_255(25), generator=torch.Generator().manual_seed(7))
+
+
+def _denoise_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    from synthlib.restoration.classical import scores
+    from synthlib.restoration.denoise import denoise_with
+
+    photos, noisy = _heldout_noisy(tiny)
+    s = scores(torch.cat([denoise_with(models["G_ema"], y[None]).cpu() for y in noisy]), photos)
+    return {"psnr": s["psnr"], "ssim": s["ssim"], "num_photos": len(photos)}
+
+
+_register(Recipe(
+    name="denoise", chapter="06_restoration",
+    description="chapter 6's DnCNN (residual learning, batch norm; the paper's 17 layers, 48 channels) at sigma 25 "
+                "on 48 px crops of the training photos, G_ema; PSNR/SSIM on the held-out photos",
+    kind="denoise", steps=8_000, batch_size=32, seed=0,
+    build=_denoise_build, score=_denoise_score, watch=_denoise_score, goals=DENOISE_GOALS,
+    default_profile={"psnr": 27.73, "ssim": 0.756, "bm3d_psnr": 30.50, "bm3d_ssim": 0.888, "steps": 752,
+                     "train_seconds": 94,
+                     "source": "notebooks/06_restoration.ipynb, 'What the numbers say' (default profile, 2026-12-05): "
+                               "DnCNN 10 x 32 after 90 s; BM3D on the same nine held-out photos at 192 px"},
+    checkpoint_every=500, log_every=100, watch_every=1000, tiny_steps=4,
+    notes="the chapter's recipe (Adam 1e-3, the residual MSE) with the paper's depth; the rate held for 4,000 steps, "
+          "then a cosine decay to 1e-5; EMA half-life 50,000 images",
+))
+
+
+# sr-x4: chapter 6's SRResNet (x4, pixel shuffle) on crops of the training photos, scored on the held-out photos
+def _sr_build(r: Recipe, tiny: bool) -> Any:
+    from synthlib.data.crops import RandomCrops
+    from synthlib.restoration.learned import DownscaledBatches, SRConfig, sr_trainer
+    from synthlib.restoration.sr_net import SRResNet
+
+    # the chapter's full-profile network (64 channels, 16 residual blocks: Ledig et al.'s) on its default crops
+    G = SRResNet(SRResNet.Config(scale=4, **(dict(base_channels=8, num_blocks=1) if tiny
+                                             else dict(base_channels=64, num_blocks=16))))
+    cfg = SRConfig(lr=1e-3 if tiny else 2e-4, batch_size=r.batch_size, ema_half_life_img=100 if tiny else 50_000)
+    crops = RandomCrops("train", crop=32 if tiny else 64, n=10**6, seed=r.seed, scale=(0.25, 1.0)).batches(r.batch_size)
+    return sr_trainer(G, DownscaledBatches(crops, 4), cfg, progress=False)
+
+
+def _sr_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    """Chapter 6's x4 problem: its held-out photos (192 px centre crops) down-sampled x4, PSNR/SSIM of the
+    network's output and of bicubic (the baseline, on the same photos)."""
+    from synthlib.restoration.classical import downscale, scores, upscale
+    from synthlib.restoration.learned import upscale_with
+
+    photos, _ = _heldout_noisy(tiny)
+    low = downscale(photos, 4)
+    s = scores(torch.cat([upscale_with(models["G_ema"], x[None]).cpu() for x in low]), photos)
+    b = scores(torch.stack([upscale(x, 4, "bicubic") for x in low]), photos)
+    return {"psnr": s["psnr"], "ssim": s["ssim"], "bicubic_psnr": b["psnr"], "gain_over_bicubic": s["psnr"] - b["psnr"],
+            "num_photos": len(photos)}
+
+
+_register(Recipe(
+    name="sr-x4", chapter="06_restoration",
+    description="chapter 6's SRResNet x4 (Ledig et al.'s 64 channels, 16 residual blocks, pixel shuffle; L1 loss) on "
+                "64 px crops of the training photos, G_ema; PSNR/SSIM on the held-out photos against bicubic",
+    kind="sr", steps=16_000, batch_size=16, seed=0,  # 2.4 steps/s on the 2-core CPU, alone: 1.8 h
+    build=_sr_build, score=_sr_score, watch=_sr_score,
+    goals={"psnr": "higher", "ssim": "higher", "gain_over_bicubic": "higher"},
+    default_profile={"psnr": 24.90, "ssim": 0.756, "bicubic_psnr": 24.02, "gain_over_bicubic": 0.88, "steps": 756,
+                     "train_seconds": 90,
+                     "source": "notebooks/06_restoration.ipynb, 'What the numbers say' (default profile, 2026-12-05): "
+                               "SRResNet 32 channels x 4 blocks after 90 s; bicubic on the same nine held-out photos"},
+    checkpoint_every=500, log_every=100, watch_every=2000, tiny_steps=4,
+    notes="the chapter's recipe (Adam, L1) with the paper's network and a lower learning rate (2e-4) for its depth; "
+          "EMA half-life 50,000 images; the issue's goal is at least 2 dB over bicubic",
+))
+
+
+# inpaint: chapter 6's gated U-Net that mixes and corrects the harmonic and biharmonic fills (pixel loss)
+def _inpaint_build(r: Recipe, tiny: bool) -> Any:
+    from synthlib.data.crops import RandomCrops
+    from synthlib.restoration.inpaint_net import InpaintUNet
+    from synthlib.restoration.learned import InpaintConfig, MaskedBatches, inpaint_trainer
+
+    size, crop = (32, 32) if tiny else (192, 64)  # the held-out photos' side; the chapter's crops
+    unet = dict(base_channels=8, depth=2, max_channels=16) if tiny else dict(base_channels=24, depth=4, max_channels=128)
+    G = InpaintUNet(InpaintUNet.Config(conv="gated", prefill="blend", fill_iters=10 if tiny else 100, **unet))
+    with torch.no_grad():  # as in the chapter: the mix and the correction start at 0, the network at the fills' mean
+        G.last.conv.weight.zero_()
+    cfg = InpaintConfig(lr=2e-4, betas=(0.9, 0.999), batch_size=r.batch_size, pixel_loss="mse",
+                        ema_half_life_img=100 if tiny else 20_000)
+    at_scale = (min(1.0, 0.8 * crop / size), min(1.0, 1.25 * crop / size))  # crops at the held-out photos' scale
+    crops = RandomCrops("train", crop=crop, n=10**6, seed=r.seed, scale=at_scale).batches(r.batch_size)
+    return inpaint_trainer(G, MaskedBatches(crops, seed=r.seed, reference=size), cfg, progress=False)
+
+
+@functools.lru_cache(maxsize=2)
+def _heldout_holes(tiny: bool) -> dict[str, Tensor]:
+    """Chapter 6's holes at seed 0: strokes and boxes covering 10-30 % of each held-out photo."""
+    from synthlib.restoration.learned import random_hole
+
+    photos, _ = _heldout_noisy(tiny)
+    size = photos.shape[-1]
+    return {kind: torch.stack([random_hole(size, size, kind, (0.1, 0.3), torch.Generator().manual_seed(100 * j + i))
+                               for i in range(len(photos))])
+            for j, kind in enumerate(("strokes", "boxes"))}
+
+
+def _inpaint_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    """PSNR/SSIM on chapter 6's held-out photos with its strokes and boxes, and biharmonic's on the same holes."""
+    from synthlib.restoration.classical import apply_mask, inpaint_biharmonic, scores
+    from synthlib.restoration.learned import inpaint_with
+
+    photos, _ = _heldout_noisy(tiny)
+    out: dict[str, float] = {}
+    for kind, holes in _heldout_holes(tiny).items():
+        damaged = torch.stack([apply_mask(p, m) for p, m in zip(photos, holes)])
+        learned = torch.cat([inpaint_with(models["G_ema"], x[None], m[None]).cpu() for x, m in zip(damaged, holes)])
+        classical = torch.stack([inpaint_biharmonic(x, m) for x, m in zip(damaged, holes)])
+        s, b = scores(learned, photos), scores(classical, photos)
+        out.update({f"{kind}_psnr": s["psnr"], f"{kind}_ssim": s["ssim"], f"{kind}_biharmonic_psnr": b["psnr"],
+                    f"{kind}_gain_over_biharmonic": s["psnr"] - b["psnr"]})
+    out["psnr"] = (out["strokes_psnr"] + out["boxes_psnr"]) / 2
+    out["num_photos"] = len(photos)
+    return out
+
+
+_register(Recipe(
+    name="inpaint", chapter="06_restoration",
+    description="chapter 6's gated-convolution U-Net (base 24, depth 4) that mixes and corrects the harmonic and "
+                "biharmonic fills, pixel (MSE) loss, on 64 px crops of the training photos, G_ema; PSNR/SSIM on the "
+                "held-out photos with strokes and boxes, against biharmonic on the same holes",
+    kind="inpaint", steps=4_000, batch_size=32, seed=0,  # 0.55 steps/s on the 2-core CPU, alone: 2.0 h
+    build=_inpaint_build, score=_inpaint_score, watch=_inpaint_score,
+    goals={"psnr": "higher", "strokes_gain_over_biharmonic": "higher", "boxes_gain_over_biharmonic": "higher"},
+    default_profile={"strokes_psnr": 26.48, "strokes_biharmonic_psnr": 26.14, "boxes_biharmonic_psnr": 22.50,
+                     "strokes_gain_over_biharmonic": 0.34, "steps": 85, "train_seconds": 120,
+                     "source": "notebooks/06_restoration.ipynb, 'What the numbers say' (default profile, 2026-12-05): "
+                               "the U-Net on the fills, pixel loss, 85 steps in 120 s; biharmonic on the same holes"},
+    checkpoint_every=250, log_every=50, watch_every=1000, tiny_steps=4,
+    notes="the chapter's default network and recipe (Adam 2e-4, betas 0.9/0.999, MSE, batch 2 x 16) for 47 times its "
+          "steps; EMA half-life 20,000 images; the issue's goal is at least 1 dB over biharmonic",
+))
+
+
+# pix2pix-emoji and cyclegan-emoji: chapter 3's translation models, Google's emoji -> Twitter's, scored on the test split
+TRANSLATION_GOALS = {"psnr": "higher", "ssim": "higher", "kid": "lower", "fid": "lower"}
+
+
+def _translation_nets(tiny: bool, norm: str, up: str, conditional: bool | None,
+                      base: int = 32) -> tuple[nn.Module, nn.Module | None]:
+    """Chapter 3's U-Net (6 downs, dropout) and PatchGAN (2 stride-2 layers) at ``base`` channels (8 when tiny).
+    ``conditional`` None: no discriminator."""
+    from synthlib.nn.patchgan import PatchGANDiscriminator
+    from synthlib.nn.unet import UNetGenerator
+
+    base = 8 if tiny else base
+    G = UNetGenerator(UNetGenerator.Config(base_channels=base, max_channels=8 * base, num_downs=6, norm=norm,
+                                           dropout=0.5, dropout_at_eval=False, upsample=up))
+    D = None if conditional is None else PatchGANDiscriminator(PatchGANDiscriminator.Config(
+        conditional=conditional, base_channels=base, num_layers=2, norm=norm))
+    return G, D
+
+
+def _pix2pix_build(r: Recipe, tiny: bool) -> Any:
+    from synthlib.data.batches import TensorBatches
+    from synthlib.data.emoji import load_emoji_uint8
+    from synthlib.data.pixels import from_uint8
+    from synthlib.translation import Pix2PixConfig, pix2pix_trainer
+
+    train = load_emoji_uint8("train")
+    G, D = _translation_nets(tiny, "batch", "transposed", True)
+    cfg = Pix2PixConfig(lambda_l1=100.0, lr_g=2e-4, lr_d=2e-4, batch_size=r.batch_size,
+                        ema_half_life_img=100 if tiny else 10_000)  # the paper's learning rate, the full profile's EMA
+    data = TensorBatches(train.google, train.twitter, batch_size=r.batch_size, seed=r.seed,
+                         transform=[from_uint8, from_uint8])
+    return pix2pix_trainer(G, D, data, cfg, progress=False)
+
+
+@functools.lru_cache(maxsize=2)
+def _emoji_test(tiny: bool) -> tuple[Tensor, Tensor]:
+    from synthlib.data.emoji import load_emoji_uint8
+    from synthlib.data.pixels import from_uint8
+
+    test = load_emoji_uint8("test")
+    n = 32 if tiny else len(test)
+    return from_uint8(test.google[:n]), from_uint8(test.twitter[:n])
+
+
+@functools.lru_cache(maxsize=4)
+def _emoji_realism(target: str, tiny: bool) -> Any:
+    from synthlib.data.emoji import load_emoji_uint8
+    from synthlib.data.pixels import from_uint8
+    from synthlib.translation.scores import StyleFIDEvaluator
+
+    train = load_emoji_uint8("train")
+    ref = train.twitter if target == "twitter" else train.google
+    return StyleFIDEvaluator(from_uint8(ref[:64] if tiny else ref), target_style=target, kid_subsets=10 if tiny else 100)
+
+
+def _translation_scores(G: nn.Module, inputs: Tensor, targets: Tensor, target: str, tiny: bool) -> dict[str, float]:
+    """Chapter 3's ruler: PSNR/SSIM/L1 against the true emoji of the other design, KID/FID in the emoji style
+    classifier's features against the target style's training images."""
+    from synthlib.translation import translate
+    from synthlib.translation.scores import paired_scores
+
+    out = translate(G, inputs)
+    r = _emoji_realism(target, tiny)(out)
+    paired = paired_scores(out, targets)
+    return {"psnr": float(paired["psnr"]), "ssim": float(paired["ssim"]), "l1": float(paired["l1"]),
+            "kid": float(r["kid_mean"]), "fid": float(r["fid"]), "num_test": len(inputs)}
+
+
+def _pix2pix_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    x, y = _emoji_test(tiny)
+    return _translation_scores(models["G_ema"], x, y, "twitter", tiny)
+
+
+_register(Recipe(
+    name="pix2pix-emoji", chapter="03_translation",
+    description="chapter 3's Pix2Pix (U-Net with 6 downs and dropout, 32 base channels; conditional PatchGAN with 2 "
+                "layers; L1 x 100 + cGAN) Google -> Twitter emoji, G_ema; PSNR/SSIM/KID/FID on the 398 test emoji",
+    kind="pix2pix", steps=45_000, batch_size=16, seed=0,  # 6.6 steps/s on the 2-core CPU, alone: 1.9 h
+    build=_pix2pix_build, score=_pix2pix_score, watch=_pix2pix_score, goals=TRANSLATION_GOALS,
+    default_profile={"psnr": 14.74, "ssim": 0.521, "kid": 0.007, "fid": 1.67, "l1": 0.229, "steps": 3000,
+                     "l1_only": {"psnr": 15.25, "ssim": 0.557, "kid": 0.117, "fid": 3.91},
+                     "source": "notebooks/03_translation.ipynb, 'What the numbers say' (default profile, 2026-12-05): "
+                               "Pix2Pix, 16 base channels, 3,000 steps; the L1-only U-Net beside it"},
+    checkpoint_every=2000, log_every=500, watch_every=10_000, tiny_steps=4,
+    notes="the chapter's networks at twice the CPU default's width (32 base channels), the paper's learning rate "
+          "(2e-4) and L1 weight (100); EMA half-life 10,000 images",
+))
+
+
+def _cyclegan_build(r: Recipe, tiny: bool) -> Any:
+    from synthlib.data.batches import TensorBatches
+    from synthlib.data.emoji import emoji_unpaired
+    from synthlib.data.pixels import from_uint8
+    from synthlib.translation import CycleGANConfig, ZipBatches, cyclegan_trainer
+
+    unpaired = emoji_unpaired("train")
+    # the CPU default's width (16): CycleGAN's step is four networks and six generator passes, so a long run buys
+    # steps rather than width (0.76 steps/s at 32 channels, measured)
+    G_AB, D_B = _translation_nets(tiny, "instance", "resize", False, base=16)
+    G_BA, D_A = _translation_nets(tiny, "instance", "resize", False, base=16)
+    cfg = CycleGANConfig(lambda_cycle=10.0, batch_size=r.batch_size, ema_half_life_img=100 if tiny else 10_000)
+    data = ZipBatches(TensorBatches(unpaired.a, batch_size=r.batch_size, seed=r.seed, transform=from_uint8),
+                      TensorBatches(unpaired.b, batch_size=r.batch_size, seed=r.seed + 1, transform=from_uint8))
+    return cyclegan_trainer(G_AB, G_BA, D_A, D_B, data, cfg, seed=r.seed, progress=False)
+
+
+def _cyclegan_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
+    x, y = _emoji_test(tiny)
+    there = _translation_scores(models["G_AB_ema"], x, y, "twitter", tiny)
+    back = _translation_scores(models["G_BA_ema"], y, x, "google", tiny)
+    from synthlib.translation.scores import paired_scores
+
+    identity = float(paired_scores(x, y)["psnr"])
+    return {**there, "gain_over_identity": there["psnr"] - identity, "back_psnr": back["psnr"], "back_kid": back["kid"]}
+
+
+_register(Recipe(
+    name="cyclegan-emoji", chapter="03_translation",
+    description="chapter 3's CycleGAN (two U-Nets with instance norm and resize-convolutions, 16 base channels; two "
+                "PatchGANs; cycle x 10, identity x 5) on unpaired halves of the emoji, G_AB_ema and G_BA_ema; scored "
+                "on the 398 test emoji in both directions",
+    kind="cyclegan", steps=15_000, batch_size=16, seed=0,  # 2.1 steps/s on the 2-core CPU, alone: 2.0 h
+    build=_cyclegan_build, score=_cyclegan_score, watch=_cyclegan_score,
+    goals={**TRANSLATION_GOALS, "gain_over_identity": "higher", "back_psnr": "higher"},
+    default_profile={"psnr": 12.18, "ssim": 0.415, "kid": 0.179, "fid": 4.81, "gain_over_identity": 0.49,
+                     "back_psnr": 12.06, "steps": 650,
+                     "source": "notebooks/03_translation.ipynb, 'What the numbers say' (default profile, 2026-12-05): "
+                               "CycleGAN, 16 base channels, 650 steps; identity scores 11.69 dB"},
+    export=("G_AB_ema", "G_BA_ema"), checkpoint_every=1000, log_every=250, watch_every=4000, tiny_steps=4,
+    notes="the chapter's default-profile networks and recipe (lr 2e-4, LSGAN, image pools of 50) for 23 times its "
+          "steps; EMA half-life 10,000 images; both directions ship",
+))
