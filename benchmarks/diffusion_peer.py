@@ -65,9 +65,14 @@ RE_ESTIMATE = (0.1, 0.25, 0.5, 0.75, 0.9)   # budget fractions at which the peer
 PEER = dict(lr=1e-4, betas=(0.95, 0.999), weight_decay=1e-6, eps=1e-8, lr_scheduler="cosine", warmup=500,
             ema_max_decay=0.9999, ema_inv_gamma=1.0, ema_power=0.75, grad_clip=1.0, num_train_timesteps=1000,
             beta_schedule="linear", prediction_type="epsilon")
-# chapter 7's default profile (synthlib.likelihood.chapter.LikelihoodSettings) and the notebook's schedule parameter
-CHAPTER = dict(unet_arch=dict(channels=(32, 64), patch=2), batch_size=64, lr=1e-3, ema_half_life_img=20_000,
-               schedule="cosine")
+SCHEDULE = "cosine"   # chapter 7's `schedule` parameter, as its parameters cell declares it
+
+
+def chapter(quick: bool = False) -> Any:
+    """Chapter 7's settings: the default profile's (the smoke profile's with ``quick``), one table with the notebook."""
+    from synthlib.likelihood.chapter import LikelihoodSettings
+
+    return LikelihoodSettings.for_profile("smoke" if quick else "default")
 APPROXIMATIONS = (
     "diffusers' U-Net is the example's kind scaled to the same parameter count: 3 levels (28, 14, 7 px) of 2 ResNet "
     "blocks, attention at the lowest, widths (16, 32, 48), GroupNorm with 8 groups; the example's is 6 levels of "
@@ -88,12 +93,12 @@ def count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def synthlib_unet(quick: bool = False, schedule: str = "cosine") -> nn.Module:
+def synthlib_unet(quick: bool = False, schedule: str = SCHEDULE) -> nn.Module:
     """Chapter 7's ``DiffusionUNet`` at the default profile's sizes (the smoke profile's with ``quick``)."""
     from synthlib.likelihood.networks import DiffusionUNet
 
-    arch = dict(channels=(8, 16), patch=2) if quick else CHAPTER["unet_arch"]
-    return DiffusionUNet(DiffusionUNet.Config(num_classes=10, process="diffusion", schedule=schedule, **arch))
+    return DiffusionUNet(DiffusionUNet.Config(num_classes=10, process="diffusion", schedule=schedule,
+                                              **chapter(quick).unet_arch))
 
 
 def peer_unet(quick: bool = False, size: int = 28) -> nn.Module:
@@ -121,9 +126,9 @@ def seeded(seed: int, build: Any) -> Any:
 def train_synthlib(model: nn.Module, data: Iterator[Any], seconds: float, device: torch.device, *,
                    quick: bool) -> tuple[nn.Module, dict[str, Any]]:
     """Chapter 7's ``train_denoiser`` without its live view: ``denoiser_trainer(...).fit(max_seconds=seconds)``."""
-    cfg = dm.DiffusionConfig(batch_size=CHAPTER["batch_size"] if not quick else 16,
-                             lr=CHAPTER["lr"] if not quick else 2e-3,
-                             ema_half_life_img=CHAPTER["ema_half_life_img"] if not quick else 100)
+    settings = chapter(quick)
+    cfg = dm.DiffusionConfig(batch_size=settings.batch_size, lr=settings.lr,
+                             ema_half_life_img=settings.ema_half_life_img)
     trainer = dm.denoiser_trainer(model, data, cfg, device=device, log_every=25, progress=False)
     cpu = time.process_time()
     fit = trainer.fit(max_seconds=seconds)
@@ -259,10 +264,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         torch.set_num_threads(args.threads)
     quick = args.quick
     if quick:
-        seconds, num, nfe, num_real, kid_subsets, batch_size = 3.0, 20, 2, 100, 2, 16
+        seconds, num, nfe, num_real, kid_subsets = 3.0, 20, 2, 100, 2
     else:
         seconds, num, nfe, num_real, kid_subsets = args.seconds, args.num, args.nfe, args.num_real, 50
-        batch_size = CHAPTER["batch_size"]
+    settings = chapter(quick)
+    batch_size = settings.batch_size
     pad = (args.peer_size - 28) // 2
     warmup = args.peer_warmup if args.peer_warmup is not None else PEER["warmup"]
     peer_lr = args.peer_lr if args.peer_lr is not None else PEER["lr"]
@@ -321,7 +327,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result = {"rows": rows, "ratio_fid_peer_over_synthlib": ratio, "seconds_per_side": seconds, "order": list(order),
               "num_samples": num, "nfe": nfe, "num_real": num_real, "kid_subsets": kid_subsets, "seed": args.seed,
               "quick": quick, "peer_size": args.peer_size,
-              "synthlib_recipe": "smoke sizes (quick)" if quick else {**CHAPTER, "schedule": args.schedule},
+              "synthlib_recipe": {"profile": settings.profile, "unet_arch": settings.unet_arch,
+                                  "batch_size": settings.batch_size, "lr": settings.lr,
+                                  "ema_half_life_img": settings.ema_half_life_img, "schedule": args.schedule},
               "peer_recipe": {**PEER, "lr": peer_lr, "warmup": warmup}, "approximations": list(APPROXIMATIONS),
               "device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
               "diffusers": _diffusers_version(),
@@ -363,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--num", type=int, default=2000, help="samples per side (default 2000)")
     p.add_argument("--num-real", type=int, default=10_000, help="test images FID compares with (default 10000)")
     p.add_argument("--nfe", type=int, default=20, help="network evaluations per sample, both sides (default 20)")
-    p.add_argument("--schedule", default=CHAPTER["schedule"], choices=("cosine", "linear"),
+    p.add_argument("--schedule", default=SCHEDULE, choices=("cosine", "linear"),
                    help="synthlib's noise schedule (chapter 7's parameter; default %(default)s)")
     p.add_argument("--peer-size", type=int, default=28, choices=(28, 32),
                    help="the peer's image size: 28 (native) or 32 (padded with -1, cropped back to score)")

@@ -14,12 +14,17 @@ import torch
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "dcgan_speed.py"
 
 
-def load_bench():
-    spec = importlib.util.spec_from_file_location("dcgan_speed", BENCH)
+def load_script(name: str):
+    """benchmarks/<name>.py imported as module ``name``."""
+    spec = importlib.util.spec_from_file_location(name, BENCH.parent / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
+
+
+def load_bench():
+    return load_script("dcgan_speed")
 
 
 @pytest.mark.slow
@@ -71,15 +76,8 @@ def test_reference_and_synthlib_train_the_same_architecture():
 # ----------------------------------------------------------------------------------------------
 # benchmarks/family_speed.py: every family's step against its peer and its ceiling
 
-FAMILY_BENCH = BENCH.parent / "family_speed.py"
-
-
 def load_family_bench():
-    spec = importlib.util.spec_from_file_location("family_speed", FAMILY_BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("family_speed")
 
 
 @pytest.mark.slow
@@ -133,9 +131,7 @@ def test_diffusers_peer_has_about_the_parameters_of_chapter_7s_unet():
 
 @pytest.mark.slow
 def test_live_view_cost_prints_both_speeds_the_ratio_and_the_share(capsys):
-    spec = importlib.util.spec_from_file_location("live_view_cost", BENCH.parent / "live_view_cost.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("live_view_cost")
     # no share limit: with the chapters' 3 %, a loaded machine's slow first frame leaves no room for a second
     out = module.main(["--seconds", "4", "--rounds", "1", "--every", "0.3", "--max-share", "1.0"])
     printed = capsys.readouterr().out
@@ -147,9 +143,7 @@ def test_live_view_cost_prints_both_speeds_the_ratio_and_the_share(capsys):
 @pytest.mark.slow
 def test_gpu_check_runs_tiny_on_the_cpu_and_writes_its_report(tmp_path, capsys):
     """`make gpu-check` is for a lent GPU; here its code runs end to end on the CPU with tiny sizes."""
-    spec = importlib.util.spec_from_file_location("gpu_check", BENCH.parent / "gpu_check.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("gpu_check")
     threads = torch.get_num_threads()
     try:
         out = module.main(["--tiny", "--device", "cpu", "--families", "dcgan,sr", "--skip-compile",
@@ -163,15 +157,6 @@ def test_gpu_check_runs_tiny_on_the_cpu_and_writes_its_report(tmp_path, capsys):
                          flags=re.M), report
     assert out["compile"] == {} and "torch.compile on chapter 2's DCGAN step\n\nskipped" in report  # compiling: 1 min
     assert out["stylegan"]["steps"] > 0 and 0 < out["stylegan"]["fid"] < float("inf") and "FID" in report
-
-
-def load_script(name: str):
-    path = BENCH.parent / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.slow

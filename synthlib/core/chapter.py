@@ -25,12 +25,9 @@ import importlib
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
-from synthlib.core.config import PROFILES, from_dict, resolve_profile
+from synthlib.core.config import PROFILES, asdict, from_dict, resolve_profile
 
 S = TypeVar("S", bound="ChapterSettings")
-
-_NOT_TIED = object()
-
 
 def minutes_to_seconds(minutes: float, _: float) -> float:
     """``given`` for a budget field in seconds that a ``minutes`` parameter overrides."""
@@ -83,8 +80,8 @@ class ChapterSettings:
         return from_dict(cls, values, profile=profile)
 
     def as_dict(self) -> dict[str, Any]:
-        """The values, for ``metrics.json`` (tuples as lists)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        """The values by field name (``metrics.json`` records them)."""
+        return asdict(self)
 
     @classmethod
     def table(cls) -> str:
@@ -112,18 +109,12 @@ CHAPTER_SETTINGS: dict[str, str] = {
 
 
 def settings_class(notebook: str) -> type[ChapterSettings] | None:
-    """The settings class of ``notebook``, or None when it has none (or its module is not written yet)."""
+    """The settings class of ``notebook``, or None when it has none (a notebook outside the course's chapters)."""
     target = CHAPTER_SETTINGS.get(notebook)
     if target is None:
         return None
     module, _, name = target.partition(":")
-    try:
-        imported = importlib.import_module(module)
-    except ModuleNotFoundError as error:
-        if error.name == module:   # a chapter whose settings are not written yet
-            return None
-        raise
-    return getattr(imported, name, None)
+    return getattr(importlib.import_module(module), name)
 
 
 def chapter_settings(notebook: str, profile: str | None = None, **parameters: Any) -> ChapterSettings | None:
