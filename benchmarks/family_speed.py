@@ -56,6 +56,9 @@ from synthlib.data import from_uint8  # noqa: E402
 
 FAMILIES = ("dcgan", "pix2pix", "cyclegan", "fast_style", "adain", "stylegan", "inpaint", "sr", "diffusion")
 OUT = Path("runs/bench/bench.json")
+# Run settings given to every synthlib trainer built here (empty: the loop's defaults). gpu_check.py sets
+# {"channels_last": False} or {"precision": "fp32"} to see which of the loop's CUDA defaults helps a family.
+RUN_OPTIONS: dict[str, Any] = {}
 Run = Callable[[int], None]  # run(num_steps): train that many more steps
 
 
@@ -116,7 +119,7 @@ def pair_dcgan(quick: bool, device: torch.device) -> Pair:
     x = images(2 * batch if quick else 4 * batch, dc.IMG_SIZE)
     data = split(x.to(device), batch)
     G, D = dc.build_models(seed=0, width=width)
-    synthlib = trainer_run(dc.synthlib_trainer(G, D, fixed(data), device, batch_size=batch))
+    synthlib = trainer_run(dc.synthlib_trainer(G, D, fixed(data), device, batch_size=batch, **RUN_OPTIONS))
     G, D = dc.build_models(seed=0, width=width)
     peer = dc.Reference(G, D, fixed(data), device).train
     return Pair(f"64x64x3, nz 100, ngf=ndf={width}, batch {batch}", batch, synthlib, peer,
@@ -196,7 +199,7 @@ def pair_pix2pix(quick: bool, device: torch.device) -> Pair:
     lr, lambda_l1 = 5e-4, 100.0  # chapter 3's default lr and the paper's lambda
     cfg = Pix2PixConfig(lambda_l1=lambda_l1, lr_g=lr, lr_d=lr, batch_size=batch, ema_half_life_img=2000)
     G, D = seeded(0, lambda: _translation_nets(quick, "batch", "transposed", True))
-    synthlib = trainer_run(pix2pix_trainer(G, D, fixed(data), cfg, device=device, progress=False))
+    synthlib = trainer_run(pix2pix_trainer(G, D, fixed(data), cfg, device=device, progress=False, **RUN_OPTIONS))
     G, D = seeded(0, lambda: _translation_nets(quick, "batch", "transposed", True))
     peer = peer_pix2pix(G.to(device), D.to(device), fixed(data), lr, lambda_l1)
     return Pair(f"64x64x3 pairs, U-Net (base {8 if quick else 16}, 6 downs, batch norm) + PatchGAN (2 layers), "
@@ -288,7 +291,7 @@ def pair_cyclegan(quick: bool, device: torch.device) -> Pair:
         return [G_AB, G_BA, D_A, D_B]
 
     G_AB, G_BA, D_A, D_B = seeded(0, nets)
-    synthlib = trainer_run(cyclegan_trainer(G_AB, G_BA, D_A, D_B, fixed(data), cfg, device=device, progress=False))
+    synthlib = trainer_run(cyclegan_trainer(G_AB, G_BA, D_A, D_B, fixed(data), cfg, device=device, progress=False, **RUN_OPTIONS))
     G_AB, G_BA, D_A, D_B = (m.to(device) for m in seeded(0, nets))
     # junyanz's D_A judges domain B (fake_B = G_A(A)): synthlib's D_B
     peer = peer_cyclegan(G_AB, G_BA, D_B, D_A, fixed(data), cfg.lr, cfg.lambda_cycle, cfg.lambda_identity)
@@ -385,7 +388,7 @@ def pair_fast_style(quick: bool, device: torch.device) -> Pair:
                           style_layers=("relu1_1", "relu2_1", "relu3_1"))
     net = seeded(0, lambda: TransformerNet(net_cfg))
     synthlib = trainer_run(fast_style_trainer(net, _vgg("relu5_1", device), style, fixed(split(x, batch)), cfg,
-                                              device=device, progress=False))
+                                              device=device, progress=False, **RUN_OPTIONS))
     net = seeded(0, lambda: TransformerNet(net_cfg)).to(device)
     peer = peer_fast_style(net, style, fixed(split(x, batch)), device, lr=cfg.lr)
     return Pair(f"{crop}x{crop}x3 crops, TransformerNet (base {net_cfg.base_channels}, {net_cfg.num_res} res blocks), "
@@ -453,7 +456,7 @@ def pair_adain(quick: bool, device: torch.device) -> Pair:
     dec_cfg = AdaINDecoder.Config(layer=layer, width=width)
     decoder = seeded(0, lambda: AdaINDecoder(dec_cfg))
     synthlib = trainer_run(adain_trainer(decoder, _vgg("relu5_1", device), fixed(data), cfg, device=device,
-                                         progress=False))
+                                         progress=False, **RUN_OPTIONS))
     decoder = seeded(0, lambda: AdaINDecoder(dec_cfg)).to(device)
     peer = peer_adain(decoder, layer, style_layers, fixed(data), device, cfg.lr, cfg.style_weight)
     return Pair(f"{crop}x{crop}x3 content + style crops, AdaIN at {layer}, decoder width {width}, batch {batch}", batch,
@@ -579,7 +582,7 @@ def pair_stylegan(quick: bool, device: torch.device) -> Pair:
     cfg = StyleGANConfig(batch_size=batch, lr=2.5e-3, r1_gamma=0.05, pl_weight=2.0, mixing_prob=0.9,
                          ema_half_life_img=5000)
     G, D = seeded(0, lambda: nets(False))
-    synthlib = trainer_run(stylegan_trainer(G, D, fixed(split(x, batch)), cfg, device=device, progress=False))
+    synthlib = trainer_run(stylegan_trainer(G, D, fixed(split(x, batch)), cfg, device=device, progress=False, **RUN_OPTIONS))
     G, D = (m.to(device) for m in seeded(0, lambda: nets(True)))
     peer = peer_stylegan(G, D, fixed(split(x, batch)), cfg, copy.deepcopy(G).eval().requires_grad_(False))
     period = 1 if quick else math.lcm(cfg.r1_every, cfg.pl_every)
@@ -628,7 +631,7 @@ def pair_inpaint(quick: bool, device: torch.device) -> Pair:
     net_cfg = InpaintUNet.Config(conv="gated", prefill="blend", fill_iters=100, **unet)
     cfg = InpaintConfig(lr=2e-4, betas=(0.9, 0.999), batch_size=batch, pixel_loss="mse")
     G = seeded(0, lambda: InpaintUNet(net_cfg))
-    synthlib = trainer_run(inpaint_trainer(G, fixed(data), cfg, device=device, progress=False))
+    synthlib = trainer_run(inpaint_trainer(G, fixed(data), cfg, device=device, progress=False, **RUN_OPTIONS))
     G = seeded(0, lambda: InpaintUNet(net_cfg)).to(device)
     peer = peer_inpaint(G, fixed(data), cfg.lr, cfg.betas, cfg.hole_weight, cfg.valid_weight)
     return Pair(f"{crop}x{crop}x3 + hole, gated U-Net (base {unet['base_channels']}, depth {unet['depth']}) on "
@@ -665,7 +668,7 @@ def pair_sr(quick: bool, device: torch.device) -> Pair:
     data = [(downscale(h, 4), h) for h in high]
     cfg = SRConfig(lr=1e-3, batch_size=batch)
     G = seeded(0, lambda: SRResNet(SRResNet.Config(scale=4, **net)))
-    synthlib = trainer_run(sr_trainer(G, fixed(data), cfg, device=device, progress=False))
+    synthlib = trainer_run(sr_trainer(G, fixed(data), cfg, device=device, progress=False, **RUN_OPTIONS))
     G = seeded(0, lambda: SRResNet(SRResNet.Config(scale=4, **net))).to(device)
     peer = peer_sr(G, fixed(data), cfg.lr)
     return Pair(f"{crop // 4} -> {crop} px x4, SRResNet (base {net['base_channels']}, {net['num_blocks']} blocks), "
@@ -733,7 +736,7 @@ def pair_diffusion(quick: bool, device: torch.device) -> Pair:
     net_cfg = DiffusionUNet.Config(num_classes=10, channels=channels, patch=2, schedule="cosine")
     cfg = DiffusionConfig(batch_size=batch, lr=1e-3, ema_half_life_img=20_000)
     model = seeded(0, lambda: DiffusionUNet(net_cfg))
-    synthlib = trainer_run(denoiser_trainer(model, fixed(data), cfg, device=device, progress=False))
+    synthlib = trainer_run(denoiser_trainer(model, fixed(data), cfg, device=device, progress=False, **RUN_OPTIONS))
     ours = sum(p.numel() for p in model.parameters())
     # diffusers' widths chosen for about the same parameter count (32, 64 -> 0.70M against our 0.65M)
     peer_model = seeded(0, lambda: diffusers_unet(channels, 10)).to(device)

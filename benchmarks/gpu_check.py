@@ -6,7 +6,8 @@ Run it once in any session whose `device` tool lends a GPU, and commit the repor
 1. the card's fp32 and bf16 matmul rates (2048 x 2048 and 4096 x 4096), the ceilings of everything below;
 2. every family's training step (`family_speed.py`'s pairs: the chapters' default-profile shapes) against its
    peer's, images/s and their ratio, with the loop's own settings on CUDA (bf16 autocast where it applies,
-   channels_last);
+   channels_last); where synthlib is slower than its peer (``--ablate-below``), the same with channels_last off
+   and with fp32, so the report says which default costs the time;
 3. chapter 2's DCGAN step with and without `torch.compile` (the same trainer, `compile=True`);
 4. a burst of chapter 5's StyleGAN2 pair with its own residual discriminator and the paper's regularisers (the
    `stylegan-fashion` recipe) trained for `--burst` seconds, scored with the course's FID on Fashion-MNIST: does the
@@ -61,6 +62,33 @@ def compile_rows(device: torch.device, tiny: bool, steps: int) -> dict[str, floa
     return out
 
 
+# The loop's CUDA defaults, each turned off in turn (the first is the defaults themselves).
+VARIANTS: dict[str, dict[str, Any]] = {"defaults (bf16, channels_last)": {}, "channels_last off": {"channels_last": False},
+                                      "fp32 (no autocast)": {"precision": "fp32"}}
+
+
+def ablate(rows: dict[str, dict[str, Any]], below: float, device: torch.device,
+           spec: argparse.Namespace) -> dict[str, dict[str, str]]:
+    """For each family whose ratio to its peer is under ``below``: the ratio again under each of VARIANTS."""
+    out: dict[str, dict[str, str]] = {}
+    for family, r in rows.items():
+        if r["synthlib_img_s"] / r["peer_img_s"] >= below:
+            continue
+        out[family] = {}
+        for label, options in VARIANTS.items():
+            fs.RUN_OPTIONS.clear()
+            fs.RUN_OPTIONS.update(options)
+            try:
+                m = r if not options else fs.measure(family, fs.BUILDERS[family](spec.quick, device), spec, device)
+                out[family][label] = f"{m['synthlib_img_s'] / m['peer_img_s']:.2f}x ({m['synthlib_img_s']:,.0f} img/s)"
+            except Exception as e:  # e.g. a family whose method needs fp32 anyway
+                out[family][label] = f"failed: {type(e).__name__}"
+            finally:
+                fs.RUN_OPTIONS.clear()
+        print(f"{family:<11} " + ", ".join(f"{k}: {v}" for k, v in out[family].items()), flush=True)
+    return out
+
+
 def stylegan_burst(seconds: float, tiny: bool) -> dict[str, Any]:
     """The stylegan-fashion recipe (StyleGAN2's own D, R1, path length, mixing) for ``seconds``, then the course FID."""
     from synthlib.course_weights.generators import _stylegan_score
@@ -85,6 +113,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--families", default=",".join(fs.FAMILIES), help="comma-separated, from: " + ", ".join(fs.FAMILIES))
     p.add_argument("--skip-compile", action="store_true", help="leave out the torch.compile rows (compiling takes "
                    "a minute on a CPU; the tests skip it)")
+    p.add_argument("--ablate-below", type=float, default=0.95, help="re-measure each family below this ratio to its "
+                   "peer with channels_last off and with fp32, to say which default costs the time (0: skip)")
     p.add_argument("--out", type=Path, default=None, help="the report (default benchmarks/results/gpu-<date>.md)")
     args = p.parse_args(argv)
     families = [f.strip() for f in args.families.split(",") if f.strip()]
@@ -106,24 +136,46 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     lines.append(f"- matmul {n} x {n}: fp32 {fp32:,.0f} GFLOP/s, bf16 {bf16:,.0f} GFLOP/s")
     print("\n".join(lines), flush=True)
 
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:  # after every section: a check cut short (a lease ends, one family fails) keeps what it measured
+        out.write_text("\n".join(lines) + "\n")
+
     spec = argparse.Namespace(steps=1 if args.tiny else 8, rounds=1 if args.tiny else 3, quick=args.tiny)
-    rows = {}
-    for family in families:
-        pair = fs.BUILDERS[family](args.tiny, device)
-        rows[family] = fs.measure(family, pair, spec, device)
-        r = rows[family]
-        print(f"{family:<11} synthlib {r['synthlib_img_s']:9.1f} img/s, peer {r['peer_img_s']:9.1f} "
-              f"({r['synthlib_img_s'] / r['peer_img_s']:.2f}x)", flush=True)
+    rows: dict[str, dict[str, Any]] = {}
+    failed: dict[str, str] = {}
     lines += ["", "## Every family's training step (chapters' default-profile shapes)", "",
               "| family | synthlib img/s | peer img/s | ratio | share of fp32 matmul rate "
               "| images in the full profile's budget |",
               "|---|---|---|---|---|---|"]
-    for family, r in rows.items():
+    for family in families:
+        try:
+            pair = fs.BUILDERS[family](args.tiny, device)
+            rows[family] = r = fs.measure(family, pair, spec, device)
+        except Exception as e:  # one family's failure is a finding to report, not a reason to lose the others
+            failed[family] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+            lines.append(f"| {family} | failed: {failed[family]} | | | | |")
+            print(f"{family:<11} FAILED {failed[family]}", flush=True)
+            save()
+            continue
         share = r["synthlib_img_s"] * r["flops_per_img"] / (fp32 * 1e9)
         budget = FULL_BUDGETS[family]
         lines.append(f"| {family} | {r['synthlib_img_s']:,.1f} | {r['peer_img_s']:,.1f} | "
                      f"{r['synthlib_img_s'] / r['peer_img_s']:.2f}x | {share:.1%} | "
                      f"{r['synthlib_img_s'] * budget:,.0f} in {budget} s |")
+        print(f"{family:<11} synthlib {r['synthlib_img_s']:9.1f} img/s, peer {r['peer_img_s']:9.1f} "
+              f"({r['synthlib_img_s'] / r['peer_img_s']:.2f}x)", flush=True)
+        save()
+
+    ablation = ablate(rows, args.ablate_below, device, spec)
+    if ablation:
+        lines += ["", f"## The loop's CUDA defaults, where synthlib is below {args.ablate_below:.2f}x its peer", "",
+                  "synthlib's step against the peer's, re-measured with one of the loop's defaults turned off "
+                  "(bf16 autocast, channels_last), to say which one costs the time:", "",
+                  "| family | " + " | ".join(VARIANTS) + " |", "|---|" + "---|" * len(VARIANTS)]
+        for family, ratios in ablation.items():
+            lines.append(f"| {family} | " + " | ".join(ratios[v] for v in VARIANTS) + " |")
+        save()
 
     comp: dict[str, float] = {}
     lines += ["", "## torch.compile on chapter 2's DCGAN step", ""]
@@ -134,6 +186,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         lines.append(f"eager {comp['eager']:,.1f} img/s, compiled {comp['compiled']:,.1f} img/s "
                      f"({comp['compiled'] / comp['eager']:.2f}x; compilation {comp['compiled_warmup_s']:.0f} s)")
     print(lines[-1], flush=True)
+    save()
 
     sg = stylegan_burst(burst, args.tiny)
     lines += ["", "## StyleGAN2 with its own discriminator (the stylegan-fashion recipe), a burst", "",
@@ -143,10 +196,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               "150 s)"]
     print(lines[-1], flush=True)
     lines += ["", f"Total: {time.perf_counter() - started:.0f} s."]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
+    save()
     print(f"wrote {out}")
-    return {"families": rows, "compile": comp, "stylegan": sg, "fp32_gflops": fp32, "bf16_gflops": bf16, "out": out}
+    return {"families": rows, "failed": failed, "ablation": ablation, "compile": comp, "stylegan": sg,
+            "fp32_gflops": fp32, "bf16_gflops": bf16, "out": out}
 
 
 if __name__ == "__main__":

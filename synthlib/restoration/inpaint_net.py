@@ -477,7 +477,8 @@ class InpaintUNet(nn.Module):
         if not fills:
             return torch.tanh(out)
         # "blend": mix the membrane and the plate per pixel by the fourth channel's logit
-        fill = fills[0] if len(fills) == 1 else torch.lerp(fills[0], fills[1], torch.sigmoid(out[:, 3:]))
+        # (under autocast the net's output is bf16 while the fills stay fp32: lerp needs one dtype)
+        fill = fills[0] if len(fills) == 1 else torch.lerp(fills[0], fills[1], torch.sigmoid(out[:, 3:]).to(fills[0].dtype))
         return fill + out[:, :3] * missing.to(out.dtype)  # a correction of the fill, in the hole only; callers clamp
 
     def _forward_gated(self, x: Tensor, hole: Tensor) -> Tensor:

@@ -453,6 +453,21 @@ def test_inpaint_unet_with_blend_prefill_starts_at_the_mean_of_both_fills():
         assert float((out - start).abs().max()) < 0.5
 
 
+
+def test_inpaint_unet_with_blend_prefill_runs_under_bf16_autocast():
+    """The training loop turns on bf16 autocast on CUDA; the blend mixed a bf16 logit into fp32 fills and failed
+    there (found by `make gpu-check` on an H100). The CPU's autocast reproduces the dtypes."""
+    torch.manual_seed(0)
+    net = InpaintUNet(InpaintUNet.Config(base_channels=8, depth=2, max_channels=16, prefill="blend", fill_iters=5))
+    img = torch.rand(2, 3, 16, 16) * 2 - 1
+    hole = torch.zeros(2, 1, 16, 16)
+    hole[..., 3:9, 5:12] = 1
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = net(img, hole)
+    out.float().square().mean().backward()
+    assert out.shape == img.shape and torch.isfinite(out).all()
+    assert net.last.conv.weight.grad is not None and torch.isfinite(net.last.conv.weight.grad).all()
+
 def test_inpaint_unet_with_harmonic_prefill_starts_at_the_fill():
     from synthlib.restoration import harmonic_fill
 
