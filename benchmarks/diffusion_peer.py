@@ -32,6 +32,7 @@ default ``runs/bench/diffusion_peer.json``) with a PNG of 40 samples per side be
     python benchmarks/diffusion_peer.py                       # 2 x 300 s training + sampling and scoring (~15 min)
     python benchmarks/diffusion_peer.py --seconds 600 --first diffusers
     python benchmarks/diffusion_peer.py --peer-size 32        # the peer at 32 px (images padded with -1)
+    python benchmarks/diffusion_peer.py --process flow        # chapter 7's flow-matching model (Euler) instead
     python benchmarks/diffusion_peer.py --quick               # seconds: tiny networks, 3 s each (for the tests)
 """
 
@@ -66,6 +67,7 @@ PEER = dict(lr=1e-4, betas=(0.95, 0.999), weight_decay=1e-6, eps=1e-8, lr_schedu
             ema_max_decay=0.9999, ema_inv_gamma=1.0, ema_power=0.75, grad_clip=1.0, num_train_timesteps=1000,
             beta_schedule="linear", prediction_type="epsilon")
 SCHEDULE = "cosine"   # chapter 7's `schedule` parameter, as its parameters cell declares it
+SAMPLER = {"diffusion": "DDIM", "flow": "Euler"}  # how synthlib's side is sampled, by its process
 
 
 def chapter(quick: bool = False) -> Any:
@@ -93,11 +95,12 @@ def count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def synthlib_unet(quick: bool = False, schedule: str = SCHEDULE) -> nn.Module:
-    """Chapter 7's ``DiffusionUNet`` at the default profile's sizes (the smoke profile's with ``quick``)."""
+def synthlib_unet(quick: bool = False, schedule: str = SCHEDULE, process: str = "diffusion") -> nn.Module:
+    """Chapter 7's ``DiffusionUNet`` at the default profile's sizes (the smoke profile's with ``quick``), trained
+    as a diffusion (epsilon) or a flow-matching (velocity) model: the same network either way."""
     from synthlib.likelihood.networks import DiffusionUNet
 
-    return DiffusionUNet(DiffusionUNet.Config(num_classes=10, process="diffusion", schedule=schedule,
+    return DiffusionUNet(DiffusionUNet.Config(num_classes=10, process=process, schedule=schedule,
                                               **chapter(quick).unet_arch))
 
 
@@ -209,7 +212,9 @@ def train_peer(model: nn.Module, data: Iterator[Any], seconds: float, device: to
 
 @torch.no_grad()
 def sample_synthlib(model: nn.Module, noise: Tensor, labels: Tensor, nfe: int) -> Tensor:
-    return dm.generate(model, noise, labels, steps=nfe, sampler="ddim")
+    """DDIM for the diffusion model, Euler for the flow model: ``nfe`` network evaluations either way."""
+    sampler = "ddim" if model.config.process == "diffusion" else "euler"
+    return dm.generate(model, noise, labels, steps=nfe, sampler=sampler)
 
 
 @torch.no_grad()
@@ -276,12 +281,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     train_u8, train_labels = load_fashion_mnist_uint8("train")
     test_u8, _ = load_fashion_mnist_uint8("test")
     real = from_uint8(test_u8[:num_real])
-    models = {"synthlib": seeded(args.seed, lambda: synthlib_unet(quick, args.schedule)),
+    models = {"synthlib": seeded(args.seed, lambda: synthlib_unet(quick, args.schedule, args.process)),
               "diffusers": seeded(args.seed, lambda: peer_unet(quick, args.peer_size))}
     params = {side: count(m) for side, m in models.items()}
     print(f"Fashion-MNIST, class-conditional; {seconds:g} s of training per side, batch {batch_size}, device {device}, "
           f"{torch.get_num_threads()} threads, torch {torch.__version__}, diffusers {_diffusers_version()}")
-    print(f"parameters: synthlib DiffusionUNet {params['synthlib']:,}; diffusers UNet2DModel {params['diffusers']:,} "
+    print(f"parameters: synthlib DiffusionUNet ({args.process}) {params['synthlib']:,}; "
+          f"diffusers UNet2DModel {params['diffusers']:,} "
           f"({params['diffusers'] / params['synthlib']:.3f}x)")
 
     trained: dict[str, nn.Module] = {}
@@ -318,7 +324,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                      "kid_x1000": 1000 * float(r["kid_mean"]), "precision": pr["precision"], "recall": pr["recall"],
                      "sample_s_per_1000": 1000 * sample_s / num, "train": i})
     ratio = rows[1]["fid"] / rows[0]["fid"]
-    print(f"{num:,} samples per side at {nfe} network evaluations (DDIM, guidance 0) against {num_real:,} test images")
+    print(f"{num:,} samples per side at {nfe} network evaluations (synthlib: {SAMPLER[args.process]}, diffusers: "
+          f"DDIM; guidance 0) against {num_real:,} test images")
     print(f"{'side':10s} {'parameters':>11s} {'steps':>7s} {'images/s':>9s} {'FID':>8s} {'KID x1000':>10s} "
           f"{'precision':>10s} {'recall':>7s} {'s/1000 img':>11s}")
     for r in rows:
@@ -329,7 +336,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
               "quick": quick, "peer_size": args.peer_size,
               "synthlib_recipe": {"profile": settings.profile, "unet_arch": settings.unet_arch,
                                   "batch_size": settings.batch_size, "lr": settings.lr,
-                                  "ema_half_life_img": settings.ema_half_life_img, "schedule": args.schedule},
+                                  "ema_half_life_img": settings.ema_half_life_img, "schedule": args.schedule,
+                                  "process": args.process, "sampler": SAMPLER[args.process]},
               "peer_recipe": {**PEER, "lr": peer_lr, "warmup": warmup}, "approximations": list(APPROXIMATIONS),
               "device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
               "diffusers": _diffusers_version(),
@@ -373,6 +381,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--nfe", type=int, default=20, help="network evaluations per sample, both sides (default 20)")
     p.add_argument("--schedule", default=SCHEDULE, choices=("cosine", "linear"),
                    help="synthlib's noise schedule (chapter 7's parameter; default %(default)s)")
+    p.add_argument("--process", default="diffusion", choices=("diffusion", "flow"),
+                   help="synthlib's side: chapter 7's diffusion model (sampled with DDIM) or its flow-matching model "
+                   "(the same U-Net, sampled with Euler); the peer is diffusers' DDPM recipe either way")
     p.add_argument("--peer-size", type=int, default=28, choices=(28, 32),
                    help="the peer's image size: 28 (native) or 32 (padded with -1, cropped back to score)")
     p.add_argument("--peer-warmup", type=int, default=None, help="the peer's warm-up steps (default: the example's 500)")

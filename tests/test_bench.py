@@ -207,6 +207,18 @@ def test_diffusion_peer_unet_has_chapter_7s_parameter_count_within_the_tolerance
     assert peer.count(peer.peer_unet(quick=False, size=32)) == theirs   # the padded variant is the same network
 
 
+def test_diffusion_peer_flow_side_is_the_same_unet_sampled_with_euler_at_the_same_evaluations():
+    peer = load_script("diffusion_peer")
+    flow, diffusion = peer.synthlib_unet(quick=True, process="flow"), peer.synthlib_unet(quick=True)
+    assert flow.config.process == "flow" and diffusion.config.process == "diffusion"
+    assert peer.count(flow) == peer.count(diffusion)
+    calls = []
+    flow.register_forward_hook(lambda *_: calls.append(1))
+    noise = torch.randn(2, 1, 28, 28)
+    x = peer.sample_synthlib(flow.eval(), noise, torch.tensor([0, 1]), nfe=3)
+    assert len(calls) == 3 and x.shape == noise.shape and float(x.abs().max()) <= 1.0
+
+
 @pytest.mark.slow
 def test_diffusion_peer_quick_mode_trains_samples_and_scores_both_sides(tmp_path, capsys):
     import json

@@ -36,7 +36,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from synthlib.core.config import resolve_profile
 from synthlib.core.params import check_parameters
@@ -293,6 +293,14 @@ def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     return out, time.perf_counter() - start
+
+
+def stopwatch() -> Callable[[], float]:
+    """A clock started now: ``clock = stopwatch()``, then ``clock()`` is the wall time in seconds since, as often as
+    needed (a callback logging the time so far, a total over several cells). It does not wait for the GPU: the
+    training loop reads it between steps. One call to time: :func:`timed`; a training run: ``Trainer.fit(...).seconds``."""
+    start = time.perf_counter()
+    return lambda: time.perf_counter() - start
 
 
 def save_figure(fig: Any, name: str, dpi: int = 110) -> Path:

@@ -170,3 +170,18 @@ def test_numbers_flattens_a_table_row_for_record():
     assert metric_name("kid x 1000") == "kid_x1000" and metric_name("PSNR / dB") == "PSNR_per_dB"
     out, seconds = timed(sorted, [3, 1, 2])
     assert out == [1, 2, 3] and 0 <= seconds < 5
+
+
+def test_stopwatch_reads_the_seconds_since_it_started(monkeypatch):
+    import time
+
+    from synthlib.core.runs import stopwatch
+
+    now = [100.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: now[0])
+    clock = stopwatch()
+    assert clock() == 0.0
+    now[0] = 102.5
+    assert clock() == 2.5
+    now[0] = 110.0
+    assert clock() == 10.0 and clock() == 10.0  # reading it does not restart it
