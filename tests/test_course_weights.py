@@ -304,6 +304,23 @@ def test_shipped_weights_load_match_their_sha_and_draw(name, monkeypatch):
     assert images.shape == (8, channels, size, size) and images.min() >= -1 and images.max() <= 1
 
 
+@pytest.mark.slow
+def test_recipes_build_the_networks_their_shipped_weights_were_trained_as():
+    """The recipes read their sizes from the chapters' settings tables: a change there that would no longer fit
+    the shipped weights (or the weights of a run that is still training) fails here, not at a learner's load."""
+    shipped = cw.read_manifest(SHIPPED) if (SHIPPED / "manifest.json").is_file() else {}
+    checked = 0
+    for name, entry in shipped.items():
+        recipe = cw.RECIPES[name]
+        trainer = recipe.build(recipe, False)
+        for model, saved in entry["models"].items():
+            built_entry = ckpt_io.model_entry(trainer.model(model))
+            assert built_entry["arch"] == saved["arch"], (name, model)
+            assert json.loads(json.dumps(built_entry["config"])) == saved["config"], (name, model)
+            checked += 1
+    assert checked >= len(shipped) > 0
+
+
 def test_shipped_weights_fit_the_size_budget():
     total = sum(p.stat().st_size for p in SHIPPED.glob("*.safetensors")) if SHIPPED.is_dir() else 0
     assert total <= 60e6

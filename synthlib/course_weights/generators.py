@@ -15,6 +15,7 @@ from synthlib.course_weights.recipes import (
     Recipe,
     _fashion_u8,
     _register,
+    chapter_settings,
     fashion_scores,
 )
 
@@ -23,10 +24,12 @@ from synthlib.course_weights.recipes import (
 def _dcgan_build(r: Recipe, tiny: bool) -> Any:
     from synthlib.data.batches import TensorBatches
     from synthlib.data.pixels import from_uint8
+    from synthlib.gan.chapter import DCGANSettings
     from synthlib.gan.dcgan import DCGANDiscriminator, DCGANGenerator
     from synthlib.gan.phases import GANConfig, gan_trainer
 
-    z_dim, base = (16, 8) if tiny else (64, 32)  # chapter 2's smoke / default sizes
+    s = chapter_settings(DCGANSettings, tiny)  # chapter 2's sizes: z_dim 64, 32 base channels (smoke: 16, 8)
+    z_dim, base = s.z_dim, s.base_channels
     G = DCGANGenerator(DCGANGenerator.Config(z_dim=z_dim, img_size=28, img_channels=1, base_channels=base))
     D = DCGANDiscriminator(DCGANDiscriminator.Config(img_size=28, img_channels=1, base_channels=base, norm="batch"))
     cfg = GANConfig(loss="nonsaturating", z_dim=z_dim, batch_size=r.batch_size, lr_g=2e-3, lr_d=2e-3,
@@ -74,10 +77,11 @@ def _denoiser_build(process: str) -> Callable[[Recipe, bool], Any]:
         from synthlib.data.batches import TensorBatches
         from synthlib.data.fashion import load_fashion_mnist_uint8
         from synthlib.data.pixels import from_uint8
+        from synthlib.likelihood.chapter import LikelihoodSettings
         from synthlib.likelihood.diffusion import DiffusionConfig, denoiser_trainer
         from synthlib.likelihood.networks import DiffusionUNet
 
-        arch = dict(channels=(8, 16), patch=2) if tiny else dict(channels=(32, 64), patch=2)  # smoke / default
+        arch = chapter_settings(LikelihoodSettings, tiny).unet_arch  # chapter 7's: channels (32, 64), patch 2
         model = DiffusionUNet(DiffusionUNet.Config(num_classes=10, process=process, schedule="cosine", **arch))
         cfg = DiffusionConfig(batch_size=r.batch_size, lr=2e-3 if tiny else 1e-3,
                               ema_half_life_img=100 if tiny else 200_000)  # the full profile's half-life
@@ -158,10 +162,12 @@ _register(Recipe(
 def _vae_build(r: Recipe, tiny: bool) -> Any:
     from synthlib.data.batches import TensorBatches
     from synthlib.data.pixels import from_uint8
+    from synthlib.likelihood.chapter import LikelihoodSettings
     from synthlib.likelihood.diffusion import VAEConfig, vae_trainer
     from synthlib.likelihood.networks import ConvVAE
 
-    size = dict(z_dim=4, channels=(8, 16), hidden=32) if tiny else dict(z_dim=16)  # chapter 7's smoke / default
+    s = chapter_settings(LikelihoodSettings, tiny)  # chapter 7's VAE: z_dim 16, the class's default widths
+    size = dict(z_dim=s.vae_z_dim, **s.vae_arch)
     vae = ConvVAE(ConvVAE.Config(**size))
     cfg = VAEConfig(batch_size=r.batch_size, beta=1.0)
     data = TensorBatches(_fashion_u8(), batch_size=r.batch_size, seed=r.seed, transform=from_uint8)
@@ -195,12 +201,12 @@ _register(Recipe(
 def _stylegan_build(r: Recipe, tiny: bool) -> Any:
     from synthlib.data.batches import TensorBatches
     from synthlib.data.pixels import from_uint8
+    from synthlib.stylegan.chapter import StyleGANSettings
     from synthlib.stylegan.discriminator import StyleGANDiscriminator
     from synthlib.stylegan.generator import StyleGANGenerator
     from synthlib.stylegan.training import StyleGANConfig, pad_to_32, stylegan_trainer
 
-    arch = (dict(base_channels=4, max_channels=16, z_dim=16, n_mlp=1) if tiny        # chapter 5's smoke sizes
-            else dict(base_channels=16, max_channels=128, z_dim=64, n_mlp=2))        # ... and default sizes
+    arch = chapter_settings(StyleGANSettings, tiny).arch  # chapter 5's: base 16, max 128 channels, z/w 64, 2 mapping
     G = StyleGANGenerator(StyleGANGenerator.Config(img_size=32, img_channels=1, w_dim=arch["z_dim"], output="linear",
                                                    **arch))
     D = StyleGANDiscriminator(StyleGANDiscriminator.Config(img_size=32, img_channels=1,
@@ -259,15 +265,17 @@ def _stylegan_emoji_build(r: Recipe, tiny: bool) -> Any:
     from synthlib.data.batches import TensorBatches
     from synthlib.data.pixels import from_uint8
     from synthlib.gan.dcgan import DCGANDiscriminator
+    from synthlib.stylegan.chapter import StyleGANSettings
     from synthlib.stylegan.generator import StyleGANGenerator
     from synthlib.stylegan.training import StyleGANConfig, stylegan_trainer
 
-    arch = (dict(base_channels=4, max_channels=16, z_dim=16, n_mlp=1) if tiny
-            else dict(base_channels=16, max_channels=128, z_dim=64, n_mlp=2))      # chapter 5's smoke / default sizes
+    s = chapter_settings(StyleGANSettings, tiny)  # chapter 5's sizes
+    arch = s.arch
     # the chapter's default pair: the StyleGAN generator with a tanh output against chapter 2's batch-norm D
     G = StyleGANGenerator(StyleGANGenerator.Config(img_size=32, img_channels=3, w_dim=arch["z_dim"], output="tanh",
                                                    **arch))
-    D = DCGANDiscriminator(DCGANDiscriminator.Config(img_size=32, img_channels=3, base_channels=8 if tiny else 32))
+    D = DCGANDiscriminator(DCGANDiscriminator.Config(img_size=32, img_channels=3,
+                                                     base_channels=8 if tiny else s.dcgan_d_channels))
     cfg = StyleGANConfig(batch_size=r.batch_size, lr=2.5e-3, r1_gamma=0.01, pl_weight=0.0, mixing_prob=0.0,
                          augment="", ema_half_life_img=100 if tiny else 20_000)
     data = TensorBatches(_emoji_32("train"), batch_size=r.batch_size, seed=r.seed, transform=from_uint8)

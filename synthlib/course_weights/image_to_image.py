@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from synthlib.course_weights.recipes import (
     Recipe,
     _register,
+    chapter_settings,
 )
 
 # fast-style-starry_night and adain: chapter 4's two feed-forward stylisers, scored on its held-out photos
@@ -101,7 +102,10 @@ def _adain_build(r: Recipe, tiny: bool) -> Any:
     from synthlib.translation import ZipBatches
 
     crop = 32 if tiny else 96
-    decoder = AdaINDecoder(AdaINDecoder.Config(layer="relu2_1", width=0.25 if tiny else 0.5))  # the CPU default's
+    from synthlib.style.chapter import StyleSettings
+
+    width = chapter_settings(StyleSettings, tiny).adain_width  # chapter 4's CPU default: 0.5
+    decoder = AdaINDecoder(AdaINDecoder.Config(layer="relu2_1", width=width))
     cfg = AdaINConfig(layer="relu2_1", style_weight=1.0, lr=1e-3, batch_size=r.batch_size, recon_weight=1.0,
                       ema_half_life_img=100 if tiny else 5_000, vgg_weights="offline-hed", vgg_arch="vgg16")
     pairs = ZipBatches(_style_crops("train", crop, r.seed + 1, r.batch_size),
@@ -241,7 +245,9 @@ def _inpaint_build(r: Recipe, tiny: bool) -> Any:
     from synthlib.restoration.learned import InpaintConfig, MaskedBatches, inpaint_trainer
 
     size, crop = (32, 32) if tiny else (192, 64)  # the held-out photos' side; the chapter's crops
-    unet = dict(base_channels=8, depth=2, max_channels=16) if tiny else dict(base_channels=24, depth=4, max_channels=128)
+    from synthlib.restoration.chapter import RestorationSettings
+
+    unet = chapter_settings(RestorationSettings, tiny).unet  # chapter 6's U-Net: base 24, depth 4, max 128 channels
     G = InpaintUNet(InpaintUNet.Config(conv="gated", prefill="blend", fill_iters=10 if tiny else 100, **unet))
     with torch.no_grad():  # as in the chapter: the mix and the correction start at 0, the network at the fills' mean
         G.last.conv.weight.zero_()
@@ -306,13 +312,14 @@ TRANSLATION_GOALS = {"psnr": "higher", "ssim": "higher", "kid": "lower", "fid": 
 
 
 def _translation_nets(tiny: bool, norm: str, up: str, conditional: bool | None,
-                      base: int = 32) -> tuple[nn.Module, nn.Module | None]:
-    """Chapter 3's U-Net (6 downs, dropout) and PatchGAN (2 stride-2 layers) at ``base`` channels (8 when tiny).
-    ``conditional`` None: no discriminator."""
+                      widen: int = 2) -> tuple[nn.Module, nn.Module | None]:
+    """Chapter 3's U-Net (6 downs, dropout) and PatchGAN (2 stride-2 layers) at ``widen`` times the chapter's base
+    channels (its default profile's 16; the smoke profile's 8 when tiny). ``conditional`` None: no discriminator."""
     from synthlib.nn.patchgan import PatchGANDiscriminator
     from synthlib.nn.unet import UNetGenerator
+    from synthlib.translation.chapter import TranslationSettings
 
-    base = 8 if tiny else base
+    base = chapter_settings(TranslationSettings, tiny).base_channels * (1 if tiny else widen)
     G = UNetGenerator(UNetGenerator.Config(base_channels=base, max_channels=8 * base, num_downs=6, norm=norm,
                                            dropout=0.5, dropout_at_eval=False, upsample=up))
     D = None if conditional is None else PatchGANDiscriminator(PatchGANDiscriminator.Config(
@@ -399,8 +406,8 @@ def _cyclegan_build(r: Recipe, tiny: bool) -> Any:
     unpaired = emoji_unpaired("train")
     # the CPU default's width (16): CycleGAN's step is four networks and six generator passes, so a long run buys
     # steps rather than width (0.76 steps/s at 32 channels, measured)
-    G_AB, D_B = _translation_nets(tiny, "instance", "resize", False, base=16)
-    G_BA, D_A = _translation_nets(tiny, "instance", "resize", False, base=16)
+    G_AB, D_B = _translation_nets(tiny, "instance", "resize", False, widen=1)
+    G_BA, D_A = _translation_nets(tiny, "instance", "resize", False, widen=1)
     cfg = CycleGANConfig(lambda_cycle=10.0, batch_size=r.batch_size, ema_half_life_img=100 if tiny else 10_000)
     data = ZipBatches(TensorBatches(unpaired.a, batch_size=r.batch_size, seed=r.seed, transform=from_uint8),
                       TensorBatches(unpaired.b, batch_size=r.batch_size, seed=r.seed + 1, transform=from_uint8))

@@ -119,6 +119,12 @@ def _fashion_u8() -> Tensor:
 RECIPES: dict[str, Recipe] = {}
 
 
+def chapter_settings(settings_class: Any, tiny: bool) -> Any:
+    """The chapter's own settings table (synthlib.core.chapter), smoke profile when ``tiny`` else default: recipes
+    read their networks' sizes from it, so the course weights cannot drift from the chapter they serve."""
+    return settings_class.for_profile("smoke" if tiny else "default")
+
+
 def _register(recipe: Recipe) -> Recipe:
     RECIPES[recipe.name] = recipe
     return recipe
