@@ -26,6 +26,7 @@ Pixel convention: float32 in [-1, 1], N x 1 x H x W. Images that are not ``img_s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -42,6 +43,18 @@ def _conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int, stride:
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     ]
+
+
+def _prepare(x: Tensor, cfg: Any, expects: str) -> Tensor:
+    """Check N x C x H x W float images (``cfg.img_channels``) and resize them to ``cfg.img_size`` if needed."""
+    if x.ndim != 4 or x.shape[1] != cfg.img_channels or not x.is_floating_point():
+        raise ValueError(f"{expects} in [-1, 1] shaped (N, {cfg.img_channels}, H, W), got {x.dtype} "
+                         f"{tuple(x.shape)}; convert uint8 images with synthlib.data.from_uint8")
+    if x.shape[-2:] != (cfg.img_size, cfg.img_size):
+        # antialias: without it a 64 -> 28 bilinear resize samples every other pixel and aliases
+        size = (cfg.img_size, cfg.img_size)
+        x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
+    return x
 
 
 @register
@@ -76,18 +89,7 @@ class FashionClassifier(nn.Module):
         self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(config.feature_dim, config.num_classes))
 
     def _prepare(self, x: Tensor) -> Tensor:
-        """Check N x C x H x W float images and resize them to ``img_size`` if needed."""
-        cfg = self.config
-        if x.ndim != 4 or x.shape[1] != cfg.img_channels or not x.is_floating_point():
-            raise ValueError(
-                f"FashionClassifier expects float images in [-1, 1] shaped (N, {cfg.img_channels}, H, W), "
-                f"got {x.dtype} {tuple(x.shape)}; convert uint8 images with synthlib.data.from_uint8"
-            )
-        if x.shape[-2:] != (cfg.img_size, cfg.img_size):
-            # antialias: without it a 64 -> 28 bilinear resize samples every other pixel and aliases
-            size = (cfg.img_size, cfg.img_size)
-            x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
-        return x
+        return _prepare(x, self.config, "FashionClassifier expects float images")
 
     def features(self, x: Tensor) -> Tensor:
         """The penultimate layer (after BN and ReLU): (N, 1, H, W) -> (N, feature_dim).
@@ -154,17 +156,7 @@ class EmojiStyleClassifier(nn.Module):
         self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(config.feature_dim, config.num_classes))
 
     def _prepare(self, x: Tensor) -> Tensor:
-        """Check N x C x H x W float images and resize them to ``img_size`` if needed."""
-        cfg = self.config
-        if x.ndim != 4 or x.shape[1] != cfg.img_channels or not x.is_floating_point():
-            raise ValueError(
-                f"EmojiStyleClassifier expects float RGB images in [-1, 1] shaped (N, {cfg.img_channels}, H, W), "
-                f"got {x.dtype} {tuple(x.shape)}; convert uint8 images with synthlib.data.from_uint8"
-            )
-        if x.shape[-2:] != (cfg.img_size, cfg.img_size):
-            size = (cfg.img_size, cfg.img_size)
-            x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
-        return x
+        return _prepare(x, self.config, "EmojiStyleClassifier expects float RGB images")
 
     def features(self, x: Tensor) -> Tensor:
         """The penultimate layer (after BN and ReLU): (N, 3, H, W) -> (N, feature_dim).
