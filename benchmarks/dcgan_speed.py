@@ -41,6 +41,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from synthlib.core.train import Trainer, pick_device
@@ -230,10 +231,29 @@ def step_flops(run: Callable[[int], None]) -> float:
     try:
         with FlopCounterMode(display=False) as counter:
             run(1)
-    except RuntimeError as e:  # torch 2.11 on CUDA: the counter's hooks refuse autograd.grad on a leaf (R1 penalty)
-        print(f"  (FLOPs not counted: {str(e).splitlines()[0][:90]})", flush=True)
-        return float("nan")
-    return float(counter.get_total_flops())
+        return float(counter.get_total_flops())
+    except RuntimeError:  # torch >= 2.11: the counter's module hooks refuse autograd.grad on a leaf (R1's penalty)
+        pass
+    with _FlopsOnly() as flops:  # the same per-op formulas, without attributing them to modules
+        run(1)
+    return float(flops.total)
+
+
+class _FlopsOnly(TorchDispatchMode):
+    """Sums ``FlopCounterMode``'s formulas over every op dispatched, with none of its module hooks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.registry = FlopCounterMode(display=False).flop_registry
+        self.total = 0
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        formula = self.registry.get(func._overloadpacket)
+        if formula is not None:
+            self.total += formula(*args, **kwargs, out_val=out)
+        return out
 
 
 def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10, dtype: torch.dtype = torch.float32) -> float:
