@@ -111,6 +111,26 @@ def test_quick_family_benchmark_prints_every_row_and_writes_the_json(capsys, tmp
     assert saved["_run"]["matmul_gflops"] > 0 and saved["_run"]["quick"] is True
 
 
+def test_step_flops_counts_a_step_with_a_gradient_penalty():
+    """R1's autograd.grad on a leaf input makes FlopCounterMode's module hooks raise (torch >= 2.11); the fallback
+    counts the same formulas: here 2 x 8 x 16 x 4 per matmul, forward, the penalty's grad and both backward passes."""
+    dc = load_script("dcgan_speed")
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(16, 4)
+
+    def step(_):
+        x = torch.randn(8, 16, requires_grad=True)
+        (g,) = torch.autograd.grad(lin(x).square().sum(), x, create_graph=True)
+        g.square().sum().backward()
+
+    def plain(_):
+        lin(torch.randn(8, 16)).sum().backward()
+
+    matmul = 2 * 8 * 16 * 4
+    assert dc.step_flops(plain) == 2 * matmul            # forward, and the weight's gradient (the input needs none)
+    assert dc.step_flops(step) == 6 * matmul              # forward, grad wrt x, then backward through both
+
+
 def test_family_benchmark_selects_families_and_refuses_unknown_ones():
     bench = load_family_bench()
     assert bench.parse_args(["--families", "sr,pix2pix", "--quick"]).families == ["sr", "pix2pix"]
