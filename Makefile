@@ -12,7 +12,7 @@ LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Where the smoke runs of `make test` write, so they never overwrite real runs in runs/.
 TEST_RUNS := $(CURDIR)/build/test-runs
 
-.PHONY: setup data browser lab test unit lint notebooks course sweep bench bench-quick gpu-check clean weights help
+.PHONY: setup data browser lab test unit lint notebooks course sweep bench bench-quick gpu-check gpu-bundle clean weights help
 help:
 	@echo "make lab     - set up, then serve the notebooks in JupyterLab"
 	@echo "make test    - set up, then lint, every test and every notebook under nbval (smoke profile); what CI runs"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench   - training speed of every family: synthlib's step vs a peer's and the machine's ceiling"
 	@echo "make bench-quick - the same in seconds (tiny sizes, one step): checks that it runs"
 	@echo "make gpu-check - on a lent GPU (~8 min): every family's step, compile, a StyleGAN2 burst -> benchmarks/results/"
+	@echo "make gpu-bundle - .gpu/: the data and wheels a lent GPU machine needs for gpu-check (it cannot download)"
 	@echo "make weights - train the course weights not yet built (NAME=dcgan-fashion: one), resuming"
 
 $(STAMP): pyproject.toml
@@ -92,6 +93,16 @@ bench-quick: setup
 # Issue 24: what one lent CUDA GPU does with the course (benchmarks/gpu_check.py); writes benchmarks/results/gpu-DATE.md
 gpu-check: setup
 	$(PY) benchmarks/gpu_check.py
+
+# What a lent GPU machine lacks for gpu-check (it cannot download): Fashion-MNIST and the diffusers wheel, in .gpu/
+# (git-ignored), to name in the device tool's `carry`; benchmarks/README.md gives the command to run there.
+gpu-bundle: setup data
+	mkdir -p .gpu/whl .gpu/data/FashionMNIST/raw
+	$(PY) -c "import shutil; from synthlib.data.fashion import _default_search_dirs as d, _locate; \
+	  [shutil.copy(p, '.gpu/data/FashionMNIST/raw/') for split in ('train', 'test') for p in _locate(split, d())]"
+	$(PY) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux2014_x86_64 -d .gpu/whl "diffusers==$$($(PY) -c 'import diffusers; print(diffusers.__version__)')" importlib_metadata
+	@du -sh .gpu; echo 'carry [".gpu"]; run: see benchmarks/README.md, "make gpu-check on a lent GPU"'
 
 # Course weights (issue 23; synthlib/course_weights.py): each chapter's headline model trained once for a budget
 # in steps into runs/course-weights/NAME/ (a killed run resumes where it stopped), then exported to
