@@ -98,8 +98,8 @@ gpu-check: setup
 # (git-ignored), to name in the device tool's `carry`; benchmarks/README.md gives the command to run there.
 gpu-bundle: setup data
 	mkdir -p .gpu/whl .gpu/data/FashionMNIST/raw
-	$(PY) -c "import shutil; from synthlib.data.fashion import _default_search_dirs as d, _locate; \
-	  [shutil.copy(p, '.gpu/data/FashionMNIST/raw/') for split in ('train', 'test') for p in _locate(split, d())]"
+	cp "$$($(PY) -c 'from synthlib.data.fashion import prepare_fashion_mnist; print(prepare_fashion_mnist())' | tail -n 1)"/*-ubyte* \
+	  .gpu/data/FashionMNIST/raw/
 	$(PY) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 	  --platform manylinux2014_x86_64 -d .gpu/whl "diffusers==$$($(PY) -c 'import diffusers; print(diffusers.__version__)')" importlib_metadata
 	@du -sh .gpu; echo 'carry [".gpu"]; run: see benchmarks/README.md, "make gpu-check on a lent GPU"'

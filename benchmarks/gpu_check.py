@@ -76,7 +76,6 @@ def ablate(rows: dict[str, dict[str, Any]], below: float, device: torch.device,
             continue
         out[family] = {}
         for label, options in VARIANTS.items():
-            fs.RUN_OPTIONS.clear()
             fs.RUN_OPTIONS.update(options)
             try:
                 m = r if not options else fs.measure(family, fs.BUILDERS[family](spec.quick, device), spec, device)

@@ -98,12 +98,11 @@ _register(Recipe(
 
 def _adain_build(r: Recipe, tiny: bool) -> Any:
     from synthlib.style import AdaINConfig, adain_trainer
+    from synthlib.style.chapter import StyleSettings
     from synthlib.style.style_nets import AdaINDecoder
     from synthlib.translation import ZipBatches
 
     crop = 32 if tiny else 96
-    from synthlib.style.chapter import StyleSettings
-
     width = chapter_settings(StyleSettings, tiny).adain_width  # chapter 4's CPU default: 0.5
     decoder = AdaINDecoder(AdaINDecoder.Config(layer="relu2_1", width=width))
     cfg = AdaINConfig(layer="relu2_1", style_weight=1.0, lr=1e-3, batch_size=r.batch_size, recon_weight=1.0,
@@ -241,12 +240,11 @@ _register(Recipe(
 # inpaint: chapter 6's gated U-Net that mixes and corrects the harmonic and biharmonic fills (pixel loss)
 def _inpaint_build(r: Recipe, tiny: bool) -> Any:
     from synthlib.data.crops import RandomCrops
+    from synthlib.restoration.chapter import RestorationSettings
     from synthlib.restoration.inpaint_net import InpaintUNet
     from synthlib.restoration.learned import InpaintConfig, MaskedBatches, inpaint_trainer
 
     size, crop = (32, 32) if tiny else (192, 64)  # the held-out photos' side; the chapter's crops
-    from synthlib.restoration.chapter import RestorationSettings
-
     unet = chapter_settings(RestorationSettings, tiny).unet  # chapter 6's U-Net: base 24, depth 4, max 128 channels
     G = InpaintUNet(InpaintUNet.Config(conv="gated", prefill="blend", fill_iters=10 if tiny else 100, **unet))
     with torch.no_grad():  # as in the chapter: the mix and the correction start at 0, the network at the fills' mean
