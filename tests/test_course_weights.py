@@ -281,22 +281,24 @@ def test_command_line(weights, capsys):
 SHIPPED = Path(cw.__file__).resolve().parent.parent / "weights" / "course"
 
 
-def _shipped(name):
+def _shipped(name, monkeypatch):
+    """The shipped manifest entry of ``name`` (skips when not built), checked: the file matches its SHA-256 and was
+    trained for the recipe's full budget, not a tiny test run. Loads resolve against the shipped folder."""
+    monkeypatch.delenv(cw.WEIGHTS_ENV, raising=False)
     try:
         entry = cw.read_manifest(SHIPPED).get(name)
     except CheckpointError:
         entry = None
     if entry is None or not (SHIPPED / entry["file"]).is_file():
         pytest.skip(f"course:{name} is not built yet (`make weights NAME={name}`)")
+    assert cw.verify(name) == SHIPPED / entry["file"]
+    assert entry["tiny"] is False and entry["steps"] == cw.RECIPES[name].steps
     return entry
 
 
 @pytest.mark.parametrize("name", GENERATORS)
 def test_shipped_weights_load_match_their_sha_and_draw(name, monkeypatch):
-    monkeypatch.delenv(cw.WEIGHTS_ENV, raising=False)
-    entry = _shipped(name)
-    assert cw.verify(name) == SHIPPED / entry["file"]
-    assert entry["tiny"] is False and entry["steps"] == cw.RECIPES[name].steps
+    _shipped(name, monkeypatch)
     G, _ = load_generator(f"course:{name}")
     kwargs = {"steps": 2} if name.startswith(("diffusion", "flow")) else {}
     images = sample(G, 8, seed=0, **kwargs)
@@ -329,10 +331,7 @@ def test_shipped_weights_fit_the_size_budget():
 def test_shipped_denoiser_loads_matches_its_sha_and_denoises(monkeypatch):
     from synthlib.restoration import add_noise, denoise_with, load_restoration_model, psnr
 
-    monkeypatch.delenv(cw.WEIGHTS_ENV, raising=False)
-    entry = _shipped("denoise")
-    assert cw.verify("denoise") == SHIPPED / entry["file"]
-    assert entry["tiny"] is False and entry["steps"] == cw.RECIPES["denoise"].steps
+    _shipped("denoise", monkeypatch)
     x = torch.nn.functional.interpolate(torch.rand(1, 3, 6, 6) * 2 - 1, size=48, mode="bilinear")
     y = add_noise(x, 0.2)
     out = denoise_with(load_restoration_model("course:denoise").net, y)
@@ -342,10 +341,7 @@ def test_shipped_denoiser_loads_matches_its_sha_and_denoises(monkeypatch):
 def test_shipped_upscaler_loads_matches_its_sha_and_beats_bicubic(monkeypatch):
     from synthlib.restoration import load_restoration_model, upscale_with
 
-    monkeypatch.delenv(cw.WEIGHTS_ENV, raising=False)
-    entry = _shipped("sr-x4")
-    assert cw.verify("sr-x4") == SHIPPED / entry["file"]
-    assert entry["tiny"] is False and entry["steps"] == cw.RECIPES["sr-x4"].steps
+    entry = _shipped("sr-x4", monkeypatch)
     assert entry["metrics"]["gain_over_bicubic"] > 0.5  # measured on chapter 6's held-out photos at export
     out = upscale_with(load_restoration_model("course:sr-x4").net, torch.rand(1, 3, 12, 12) * 2 - 1)
     assert out.shape == (1, 3, 48, 48)
@@ -359,10 +355,7 @@ def test_shipped_translator_loads_matches_its_sha_and_beats_identity(name, monke
     from synthlib.restoration import psnr
     from synthlib.translation.pix2pix_cyclegan import load_translator, translate
 
-    monkeypatch.delenv(cw.WEIGHTS_ENV, raising=False)
-    entry = _shipped(name)
-    assert cw.verify(name) == SHIPPED / entry["file"]
-    assert entry["tiny"] is False and entry["steps"] == cw.RECIPES[name].steps
+    _shipped(name, monkeypatch)
     test = load_emoji_uint8("test")
     x, y = from_uint8(test.google[:32]), from_uint8(test.twitter[:32])
     G, _ = load_translator(f"course:{name}")
