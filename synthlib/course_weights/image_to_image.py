@@ -427,7 +427,7 @@ _register(Recipe(
     description="chapter 3's CycleGAN (two U-Nets with instance norm and resize-convolutions, 16 base channels; two "
                 "PatchGANs; cycle x 10, identity x 5) on unpaired halves of the emoji, G_AB_ema and G_BA_ema; scored "
                 "on the 398 test emoji in both directions",
-    kind="cyclegan", steps=15_000, batch_size=16, seed=0,  # 2.1 steps/s on the 2-core CPU, alone: 2.0 h
+    kind="cyclegan", steps=15_000, batch_size=16, seed=0,  # 3.9 steps/s on the 2-core CPU, alone: 65 min (2026-12-06)
     build=_cyclegan_build, score=_cyclegan_score, watch=_cyclegan_score,
     goals={**TRANSLATION_GOALS, "gain_over_identity": "higher", "back_psnr": "higher"},
     default_profile={"psnr": 12.18, "ssim": 0.415, "kid": 0.179, "fid": 4.81, "gain_over_identity": 0.49,
