@@ -363,6 +363,22 @@ def test_shipped_translator_loads_matches_its_sha_and_beats_identity(name, monke
     assert gain > (2.0 if name == "pix2pix-emoji" else 0.3), f"{name}: {gain:+.2f} dB over identity"
 
 
+def test_shipped_fast_style_network_loads_matches_its_sha_and_stylises(monkeypatch):
+    """The shipped fast network on a held-out photo it never trained on: its output's Gram style loss against
+    Starry Night is well below the photo's own and below colour matching's (chapter 4's baseline)."""
+    from synthlib.data.photos import load_photo
+    from synthlib.nn.vgg import load_vgg16_features
+    from synthlib.style import fast_transfer, load_style_model, match_colors, transfer_scores
+
+    _shipped("fast-style-starry_night", monkeypatch)
+    net = load_style_model("course:fast-style-starry_night").net
+    photo, style = load_photo("chelsea", 96)[None][..., :96, :96], load_photo("starry_night", 96)[None]
+    vgg = load_vgg16_features("offline-hed", "cpu", max_layer="relu5_1")
+    score = lambda x: transfer_scores(vgg, x, photo, style)["style"]  # noqa: E731
+    ours, untouched, recoloured = score(fast_transfer(net, photo)), score(photo), score(match_colors(photo, style))
+    assert ours < 0.6 * untouched and ours < recoloured, (ours, untouched, recoloured)
+
+
 def test_clock_leaves_a_pause_out_of_the_training_time(monkeypatch):
     """A run stopped with kill -STOP (to free the machine for a timed run) must not count the stop as training."""
     from synthlib.course_weights import build

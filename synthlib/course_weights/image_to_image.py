@@ -84,7 +84,7 @@ _register(Recipe(
     description="chapter 4's feed-forward TransformerNet (16 channels, 5 residual blocks) trained for Starry Night with "
                 "the VGG16 content and Gram losses (offline HED weights) on 96 px crops of the training photos, net_ema; "
                 "content and style loss on the held-out photos at 192 px against colour matching",
-    kind="fast-style", steps=22_000, batch_size=4, seed=0,  # 3.4 steps/s on the 2-core CPU, alone: 1.8 h
+    kind="fast-style", steps=22_000, batch_size=4, seed=0,  # 6.4 steps/s on the 2-core CPU, alone: 58 min (2026-12-06)
     build=_fast_style_build, score=_fast_style_score, watch=_fast_style_score, goals=STYLE_GOALS,
     export=("net_ema",),
     default_profile={"content": 0.666, "style": 0.263, "colour_match_style": 0.510, "steps": 669, "train_seconds": 240,
