@@ -54,7 +54,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "synthlib.translation.resnet", "synthlib.style.style_nets",
     "synthlib.stylegan.generator", "synthlib.stylegan.discriminator",
     "synthlib.restoration.inpaint_net", "synthlib.restoration.sr_net", "synthlib.restoration.dip_net",
-    "synthlib.restoration.dncnn_net", "synthlib.restoration.vsr_net",
+    "synthlib.restoration.dncnn_net", "synthlib.restoration.drunet_net", "synthlib.restoration.vsr_net",
     "synthlib.likelihood.networks",
 )
 

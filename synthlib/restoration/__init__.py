@@ -34,6 +34,7 @@ from synthlib.restoration.denoise import (
 from synthlib.restoration.dip import DIPConfig, DIPResult, deep_image_prior
 from synthlib.restoration.dip_net import DIPNet, dip_input
 from synthlib.restoration.dncnn_net import DnCNN
+from synthlib.restoration.drunet_net import DenoiseUNet
 from synthlib.restoration.inpaint_net import (
     GatedConv2d,
     InpaintUNet,
@@ -75,7 +76,7 @@ from synthlib.restoration.sr_net import SRResNet
 __all__ = [
     "add_noise", "apply_mask", "biharmonic_fill", "box_mask", "composite", "deep_image_prior", "denoise_bm3d",
     "denoise_nl_means", "denoise_phases", "denoise_trainer", "denoise_tv", "denoise_with", "DenoiseConfig",
-    "dip_input", "DIPConfig", "DIPNet", "DIPResult", "DnCNN", "downscale", "DownscaledBatches", "GatedConv2d",
+    "dip_input", "DIPConfig", "DIPNet", "DIPResult", "DnCNN", "DenoiseUNet", "downscale", "DownscaledBatches", "GatedConv2d",
     "gram_loss", "harmonic_fill", "hole_total_variation", "hole_valid_l1", "inpaint_biharmonic", "inpaint_loss_terms",
     "inpaint_phases", "inpaint_telea", "inpaint_term_gradients", "inpaint_term_weights", "inpaint_trainer",
     "inpaint_with", "InpaintConfig", "InpaintUNet", "KINDS", "load_restoration_model", "MASK_KINDS", "MaskedBatches",

@@ -3,8 +3,9 @@
 METHOD is a checkpoint, course:denoise, or bm3d (the classical reference, which needs --sigma: the photo's noise
 level on the 0..255 scale). A network trained at one noise level works best near it; the checkpoint says which
 levels it saw, and --sigma, when given, is checked against them. Any size: the picture is processed in
-overlapping tiles, so memory depends on --tile, not on the picture; a DnCNN's tiles overlap by its depth, so the
-tiled result is the whole-picture one.
+overlapping tiles, so memory depends on --tile, not on the picture; the tiles overlap by at least half the network's
+receptive field, so a DnCNN's tiled result is the whole-picture one (a U-Net's, DenoiseUNet, to within the rounding
+of its strided grid).
 """
 
 from __future__ import annotations
@@ -75,8 +76,7 @@ def run(args: argparse.Namespace) -> int:
         if args.sigma is not None and not (0.8 * lo <= args.sigma <= 1.2 * hi):
             print(f"python -m synthlib denoise: note: this network was trained at {trained}, not {args.sigma:g}; "
                   "expect a weaker result (a blind model covers a range)", file=sys.stderr)
-        depth = getattr(model.net.config, "depth", 0)
-        overlap = max(overlap, depth)  # the receptive field's half-width: tiled = whole picture
+        overlap = max(overlap, model.net.receptive_field // 2)  # the receptive field's half-width: tiled = whole picture
         what = f"DnCNN ({trained})"
 
         def predict(rows: slice, cols: slice):

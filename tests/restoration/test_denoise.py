@@ -19,6 +19,7 @@ from synthlib.data import TensorBatches
 from synthlib.data.photos import load_photo
 from synthlib.restoration import (
     DenoiseConfig,
+    DenoiseUNet,
     DnCNN,
     NoisyBatches,
     add_noise,
@@ -85,6 +86,42 @@ def test_dncnn_shapes_receptive_field_and_starts_near_identity():
         net(torch.zeros(3, 8, 8))
     with pytest.raises(ValueError, match="depth"):
         DnCNN(DnCNN.Config(depth=1))
+
+
+def test_denoise_unet_any_size_residual_and_starts_near_identity():
+    """The U-Net denoiser pads any size to its multiple and crops back; it sees far beyond DnCNN's window."""
+    torch.manual_seed(0)
+    net = DenoiseUNet(DenoiseUNet.Config(channels=8, levels=3, blocks=1)).eval()
+    assert net.multiple == 4
+    for h, w in ((13, 17), (16, 16), (3, 5)):
+        y = torch.rand(2, 3, h, w) * 2 - 1
+        assert net(y).shape == y.shape
+        assert torch.allclose(net(y), y - net.noise(y))
+    y = torch.rand(1, 3, 32, 32) * 2 - 1
+    assert net.noise(y).abs().mean() < 0.2 * y.abs().mean()  # a fresh network predicts little noise
+    far = y.clone()
+    far[0, :, 16, 16 + 12] += 1.0  # 12 px away: beyond a 5-layer DnCNN's reach, inside the U-Net's
+    assert not torch.equal(net(y)[0, :, 16, 16], net(far)[0, :, 16, 16])
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        net(torch.zeros(3, 8, 8))
+    with pytest.raises(ValueError, match="levels"):
+        DenoiseUNet(DenoiseUNet.Config(levels=0))
+
+
+def test_the_residual_recipe_trains_the_unet_too(tmp_path):
+    torch.manual_seed(0)
+    net = DenoiseUNet(DenoiseUNet.Config(channels=8, levels=2, blocks=1))
+    cfg = DenoiseConfig(sigma=SIGMA, lr=3e-3, batch_size=4)
+    tr = denoise_trainer(net, NoisyBatches(_batches(size=16, n=16), SIGMA, seed=0), cfg, run_dir=tmp_path / "dn",
+                         device="cpu", progress=False, log_every=1)
+    tr.fit(25)
+    loss = tr.history["G/loss"]["value"]
+    assert np.mean(loss[-5:]) < 0.7 * np.mean(loss[:5]), (loss[:5], loss[-5:])
+    tr.save()
+    back = load_restoration_model(tmp_path / "dn" / "checkpoint.pt", kind="denoise").net
+    assert isinstance(back, DenoiseUNet)
+    y = torch.rand(1, 3, 20, 20) * 2 - 1
+    assert torch.allclose(denoise_with(back, y), denoise_with(net, y), atol=1e-6)
 
 
 def test_residual_target_is_the_noise_and_its_loss_is_the_denoised_mse():
