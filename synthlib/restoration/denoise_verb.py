@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"python -m synthlib denoise: note: this network was trained at {trained}, not {args.sigma:g}; "
                   "expect a weaker result (a blind model covers a range)", file=sys.stderr)
         overlap = max(overlap, model.net.receptive_field // 2)  # the receptive field's half-width: tiled = whole picture
-        what = f"DnCNN ({trained})"
+        what = f"{type(model.net).__name__} ({trained})"
 
         def predict(rows: slice, cols: slice):
             return denoise_with(model.net, pixels_to_tensor(image[rows, cols]))
