@@ -58,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--nets", nargs="+", default=["unet", "dncnn"], choices=["unet", "dncnn"])
     p.add_argument("--crop", type=int, default=48, help="side of the training crops (the course DnCNN's 48)")
     p.add_argument("--unet-crop", type=int, default=64, help="the U-Net's crops (a multiple of 4; it sees further)")
+    p.add_argument("--scale", type=float, nargs=2, default=(0.25, 1.0), metavar=("LO", "HI"),
+                   help="crop sides as fractions of a photo's shorter side (the held-out photos' scale: a 64-px "
+                        "crop at 1/3, as the whole photo is shown at 192 px)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--unet-lr", type=float, default=5e-4)
@@ -96,7 +99,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         G = nets[name]()
         crop, lr = (args.unet_crop, args.unet_lr) if name == "unet" else (args.crop, args.lr)
         cfg = DenoiseConfig(sigma=sigma, lr=lr, batch_size=args.batch, ema_half_life_img=args.half_life)
-        crops = RandomCrops("train", crop=crop, n=10**6, seed=args.seed).batches(args.batch)
+        crops = RandomCrops("train", crop=crop, n=10**6, seed=args.seed, scale=tuple(args.scale)).batches(args.batch)
         trainer = denoise_trainer(G, NoisyBatches(crops, sigma, seed=args.seed), cfg, device="cpu", progress=False)
         curve, trained = [], 0.0
         for _ in range(args.slices):
@@ -106,7 +109,8 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             psnr = R.scores(torch.cat([denoise_with(trainer.model("G_ema"), y[None]).cpu() for y in noisy]), photos)["psnr"]
             curve.append({"seconds": round(trained, 1), "steps": trainer.step, "psnr": psnr})
             print(f"{name:6} {trainer.step:6d} steps {trained:6.0f} s  held-out {psnr:.2f} dB", flush=True)
-        results[name] = {"params": sum(p.numel() for p in G.parameters()), "crop": crop, "lr": lr, "curve": curve}
+        results[name] = {"params": sum(p.numel() for p in G.parameters()), "crop": crop, "lr": lr,
+                         "scale": list(args.scale), "curve": curve}
     run.record(results=results)
     run.finish()
     return results

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from synthlib.cli.common import add_device, add_image_input, add_out, add_tiles, finite_float
+from synthlib.cli.common import add_device, add_ensemble, add_image_input, add_out, add_tiles, finite_float
 from synthlib.core.errors import UserError
 from synthlib.restoration.verb_common import load_restorer, prepare_output
 
@@ -39,6 +39,7 @@ def register(p: argparse.ArgumentParser) -> None:
                    help="the photo's noise level on the 0..255 scale (e.g. 25): needed by bm3d; for a network, "
                    "checked against the levels it was trained on")
     add_tiles(p, tile=256, overlap=32)
+    add_ensemble(p)
     add_device(p)
 
 
@@ -56,8 +57,12 @@ def run(args: argparse.Namespace) -> int:
     from synthlib.data.imageio import pixels_to_tensor, read_pixels, write_pixels
     from synthlib.restoration.classical import denoise_bm3d, sigma_from_255
     from synthlib.restoration.denoise import denoise_with
+    from synthlib.restoration.ensemble import self_ensemble
 
     classical = args.checkpoint.lower() in CLASSICAL
+    if classical and args.ensemble:
+        raise UserError(f"--ensemble averages a network over flips and turns; {args.checkpoint} is not a network: drop "
+                        "--ensemble")
     if classical and args.sigma is None:
         raise UserError(f"{args.checkpoint} needs the photo's noise level: add --sigma S (on the 0..255 scale, e.g. 25)")
     target = prepare_output(args) if not classical else _prepare_classical_output(args)
@@ -79,8 +84,12 @@ def run(args: argparse.Namespace) -> int:
         overlap = max(overlap, model.net.receptive_field // 2)  # the receptive field's half-width: tiled = whole picture
         what = f"{type(model.net).__name__} ({trained})"
 
+        if args.ensemble:
+            what += ", x8 self-ensemble"
+
         def predict(rows: slice, cols: slice):
-            return denoise_with(model.net, pixels_to_tensor(image[rows, cols]))
+            x = pixels_to_tensor(image[rows, cols])
+            return self_ensemble(lambda v: denoise_with(model.net, v), x) if args.ensemble else denoise_with(model.net, x)
     h, w = image.shape[:2]
     t0 = time.perf_counter()
     out = run_tiled(predict, h, w, tile=args.tile, overlap=overlap)

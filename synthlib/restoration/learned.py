@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthlib.core.config import check_choice, check_min
-from synthlib.core.train import EMA, Phase, Recipe, Trainer
+from synthlib.core.train import EMA, Phase, Recipe, Trainer, cosine_decay
 from synthlib.gan import losses
 from synthlib.gan.losses import gram_matrix
 from synthlib.restoration.classical import (
@@ -237,13 +237,15 @@ def _add_term(loss: Tensor, logs: dict[str, Tensor], name: str, weight: float, v
     return loss + weight * value
 
 
-def _g_and_d_phases(G: nn.Module, D: nn.Module | None, cfg: Any, g_step: Any, d_step: Any) -> list[Phase]:
-    """[the D step,] then the G step (D frozen in it), each with its own Adam (``cfg.lr_d``, ``cfg.lr``)."""
+def _g_and_d_phases(G: nn.Module, D: nn.Module | None, cfg: Any, g_step: Any, d_step: Any,
+                    g_lr_scale: Any = None) -> list[Phase]:
+    """[the D step,] then the G step (D frozen in it), each with its own Adam (``cfg.lr_d``, ``cfg.lr``);
+    ``g_lr_scale``: the G phase's :attr:`Phase.lr_scale` (None: a constant rate)."""
     phases = []
     if D is not None:
         phases.append(Phase("D", d_step, torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas)))
     phases.append(Phase("G", g_step, torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=cfg.betas),
-                        freeze=[D] if D is not None else []))
+                        freeze=[D] if D is not None else [], lr_scale=g_lr_scale))
     return phases
 
 
@@ -376,9 +378,16 @@ class SRConfig:
     vgg_weights: str = "offline-hed"
     vgg_arch: str = "vgg16"
     ema_half_life_img: float = 0.0
+    # None: a constant rate (the chapter's minutes). Else G's rate holds until step lr_decay_start, then falls
+    # along half a cosine to lr * lr_final at num_steps (the run's budget in steps); D's rate stays constant
+    lr_final: float | None = None
+    lr_decay_start: int = 0
+    num_steps: int = 1000
 
     def __post_init__(self) -> None:
         check_choice("pixel_loss", self.pixel_loss, ("l1", "mse"))
+        if self.lr_final is not None and not 0 <= self.lr_final <= 1:
+            raise ValueError(f"SRConfig.lr_final is a fraction of lr in [0, 1], got {self.lr_final}")
         for name in ("pixel_weight", "perceptual_weight", "adv_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"SRConfig.{name} must be >= 0, got {getattr(self, name)}")
@@ -417,7 +426,9 @@ def sr_phases(G: nn.Module, cfg: SRConfig, vgg: nn.Module | None = None, D: nn.M
             loss = _add_term(loss, logs, "adv", cfg.adv_weight, g_loss_fn(D(out)))
         return loss, logs
 
-    return _g_and_d_phases(G, D, cfg, g_step, d_step)
+    schedule = None if cfg.lr_final is None else cosine_decay(lambda: cfg.num_steps, final=cfg.lr_final,
+                                                               start=cfg.lr_decay_start)
+    return _g_and_d_phases(G, D, cfg, g_step, d_step, g_lr_scale=schedule)
 
 
 def sr_trainer(

@@ -11,6 +11,7 @@ import sys
 
 from synthlib.cli.common import (
     add_device,
+    add_ensemble,
     add_image_input,
     add_out,
     add_tiles,
@@ -30,6 +31,7 @@ def register(p: argparse.ArgumentParser) -> None:
     add_image_input(p, "the low-resolution photo (any image file)", "--image")
     add_out(p, "output image file (.png, .jpg, ...)")
     add_tiles(p, tile=128, overlap=16)
+    add_ensemble(p)
     add_device(p)
 
 
@@ -38,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     from synthlib.core.tiling import run_tiled
     from synthlib.data.imageio import pixels_to_tensor, read_pixels, write_pixels
+    from synthlib.restoration.ensemble import self_ensemble
     from synthlib.restoration.learned import upscale_with
 
     target = prepare_output(args)
@@ -50,11 +53,14 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--input {args.input} is {w}x{h}; x{factor} would be {w * factor}x{h * factor} pixels "
                         f"({gib(2 * out_bytes)} to hold and encode, {gib(available_memory())} available); crop it first")
     t0 = time.perf_counter()
-    out = run_tiled(lambda rows, cols: upscale_with(model.net, pixels_to_tensor(image[rows, cols])), h, w,
-                    scale=factor, tile=args.tile, overlap=args.tile_overlap)
+    def predict(rows: slice, cols: slice):
+        x = pixels_to_tensor(image[rows, cols])
+        return self_ensemble(lambda v: upscale_with(model.net, v), x) if args.ensemble else upscale_with(model.net, x)
+
+    out = run_tiled(predict, h, w, scale=factor, tile=args.tile, overlap=args.tile_overlap)
     seconds = time.perf_counter() - t0
     with target.writing() as tmp:
         write_pixels(out, tmp, format_from=target.path)
-    print(f"upscaled {args.input} x{factor} ({w}x{h} -> {w * factor}x{h * factor}, {seconds:.2f} s) -> {target.path}",
+    print(f"upscaled {args.input} x{factor}{' (x8 self-ensemble)' if args.ensemble else ''} ({w}x{h} -> {w * factor}x{h * factor}, {seconds:.2f} s) -> {target.path}",
           file=sys.stderr)
     return 0

@@ -216,6 +216,24 @@ def test_denoise_verb_tiles_give_the_whole_picture_result(ckpt, photo, tmp_path,
     assert "DnCNN" in capsys.readouterr().err
 
 
+def test_denoise_verb_ensemble_averages_the_flips_and_turns_tile_by_tile(ckpt, photo, tmp_path, capsys):
+    from synthlib.data.imageio import pixels_to_tensor, read_pixels
+    from synthlib.restoration import load_restoration_model, self_ensemble
+
+    img = _noisy_png(tmp_path / "noisy.png", photo)
+    plain, ens = tmp_path / "plain.png", tmp_path / "ens.png"
+    assert main(["denoise", str(ckpt), "--input", str(img), "--out", str(plain), "--tile", "0", "--device", "cpu"]) == 0
+    assert main(["denoise", str(ckpt), "--input", str(img), "--out", str(ens), "--tile", "16", "--ensemble",
+                 "--device", "cpu"]) == 0
+    assert "x8 self-ensemble" in capsys.readouterr().err
+    net = load_restoration_model(ckpt, kind="denoise").net
+    expected = self_ensemble(lambda v: denoise_with(net, v), pixels_to_tensor(read_pixels(str(img))))
+    expected = expected[0].add(1).mul(127.5).round().clamp(0, 255).byte().permute(1, 2, 0).numpy().astype(int)
+    got = np.asarray(Image.open(ens)).astype(int)
+    assert np.abs(got - expected).max() <= 1   # in tiles, the same as the whole picture's ensemble
+    assert np.abs(got - np.asarray(Image.open(plain)).astype(int)).max() > 0   # and not the plain network's output
+
+
 def test_denoise_verb_bm3d_removes_noise(photo, tmp_path, capsys):
     img = _noisy_png(tmp_path / "noisy.png", photo)
     out = tmp_path / "clean.png"
@@ -236,7 +254,7 @@ def test_denoise_verb_notes_a_sigma_the_network_never_saw(ckpt, photo, tmp_path,
 
 
 @pytest.mark.parametrize("case", ["bm3d without sigma", "sigma out of range", "sigma nan", "out is input",
-                                  "existing out", "missing input"])
+                                  "existing out", "missing input", "bm3d ensemble"])
 def test_denoise_verb_one_line_errors_exit_2_nothing_written(ckpt, photo, tmp_path, capsys, case):
     img = _noisy_png(tmp_path / "noisy.png", photo)
     (tmp_path / "taken.png").write_bytes(img.read_bytes())
@@ -250,6 +268,8 @@ def test_denoise_verb_one_line_errors_exit_2_nothing_written(ckpt, photo, tmp_pa
         "existing out": (["denoise", str(ckpt), "--input", str(img), "--out", str(tmp_path / "taken.png")], ["--overwrite"]),
         "missing input": (["denoise", "bm3d", "--input", str(tmp_path / "nope.png"), "--out", out, "--sigma", "25"],
                           ["--input", "does not exist"]),
+        "bm3d ensemble": (["denoise", "bm3d", "--input", str(img), "--out", out, "--sigma", "25", "--ensemble"],
+                          ["--ensemble", "not a network"]),
     }[case]
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
     assert main(args) == 2

@@ -295,6 +295,27 @@ def test_sr_trainer_learns_and_srgan_phases_run(tmp_path):
         sr_trainer(G, data, SRConfig(factor=2), device="cpu")
 
 
+def test_sr_schedule_decays_only_the_generators_rate(tmp_path):
+    """The course recipe's schedule: G's rate holds until lr_decay_start, then falls along a cosine; a resumed
+    run follows the same rates (the factor is a function of the step); SRGAN's D keeps its constant rate."""
+    torch.manual_seed(0)
+    G = SRResNet(SRResNet.Config(scale=4, base_channels=8, num_blocks=1))
+    D = PatchGANDiscriminator(PatchGANDiscriminator.Config(base_channels=8, num_layers=2, norm="none"))
+    data = DownscaledBatches(_u8_batches(32, 32, 8), factor=4)
+    cfg = SRConfig(lr=1e-3, lr_d=5e-4, batch_size=8, lr_final=0.01, lr_decay_start=3, num_steps=6, adv_weight=1e-3)
+    t = sr_trainer(G, data, cfg, D=D, run_dir=tmp_path / "sr", device="cpu", progress=False)
+    rates = []
+    for n in range(1, 7):
+        t.fit(n)
+        rates.append({ph.name: ph.optimizer.param_groups[0]["lr"] for ph in t.phases})
+    g = [r["G"] for r in rates]
+    assert g[:4] == [1e-3] * 4 and g[3] > g[4] > g[5] > 1e-5
+    assert all(r["D"] == 5e-4 for r in rates)
+    assert SRConfig().lr_final is None  # the chapter's minutes: a constant rate
+    with pytest.raises(ValueError, match="lr_final"):
+        SRConfig(lr_final=1.5)
+
+
 # ----------------------------------------------------------------------------------------------
 # Deep Image Prior
 # ----------------------------------------------------------------------------------------------

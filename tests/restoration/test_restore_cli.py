@@ -105,6 +105,10 @@ def test_upscale_by_the_checkpoints_factor(ckpts, tmp_path, capsys):
     assert main(["upscale", str(ckpts["sr"]), "--image", str(img), "--out", str(out), "--device", "cpu"]) == 0
     assert Image.open(out).size == (52, 36)
     assert "x4" in capsys.readouterr().err
+    ens = tmp_path / "big_ens.png"
+    assert main(["upscale", str(ckpts["sr"]), "--image", str(img), "--out", str(ens), "--ensemble", "--device", "cpu"]) == 0
+    assert Image.open(ens).size == (52, 36) and "self-ensemble" in capsys.readouterr().err
+    assert not np.array_equal(np.asarray(Image.open(ens)), np.asarray(Image.open(out)))
 
 
 def _errors(ckpts, tmp: Path):
