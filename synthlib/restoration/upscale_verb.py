@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     with target.writing() as tmp:
         write_pixels(out, tmp, format_from=target.path)
-    print(f"upscaled {args.input} x{factor}{' (x8 self-ensemble)' if args.ensemble else ''} ({w}x{h} -> {w * factor}x{h * factor}, {seconds:.2f} s) -> {target.path}",
+    how = " (x8 self-ensemble)" if args.ensemble else ""
+    print(f"upscaled {args.input} x{factor}{how} ({w}x{h} -> {w * factor}x{h * factor}, {seconds:.2f} s) -> {target.path}",
           file=sys.stderr)
     return 0
