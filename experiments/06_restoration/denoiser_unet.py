@@ -26,8 +26,18 @@ DnCNN's does (64-px crops against 48). One seed, one run each.
 A longer run at the same constant rate (`--nets unet --seconds 1320 --slices 6 --no-bm3d`, alone) stops rising:
 29.20 / 29.45 / 29.51 / 29.49 / 29.50 / 29.46 dB after 220 / 440 / 661 / 881 / 1,101 / 1,322 s (2,830 steps).
 At a constant rate of 5e-4 the U-Net plateaus 1 dB under BM3D within ten minutes; the course DnCNN's lowered rate
-bought it a full dB after its own plateau (28.0-28.4 to 29.4), so the next thing to try is this U-Net with the
-course recipe's schedule (DenoiseConfig(lr_final=0.01, lr_decay_start=..., num_steps=...)).
+bought it a full dB after its own plateau (28.0-28.4 to 29.4), so the U-Net was then trained with the course
+recipe's schedule (`make weights NAME=denoise` with this network, 2026-12-06, alone: Adam 5e-4 held for 2,000 steps,
+a cosine decay planned to 8,000). Held-out PSNR 29.24 / 29.46 / 29.50 / 29.50 dB at 500 / 1,000 / 1,500 / 2,000
+steps, then 29.47 / 29.43 / 29.40 / 29.34 at 2,500-4,000 while the rate fell (stopped there; its log is in
+runs/experiments/denoise-unet-course-attempt on the machine that ran it). The falling rate that lifted the DnCNN lets
+the U-Net's million parameters fit the 26 training photos: with this data its best is 29.5, and the course keeps the
+DnCNN. What should lift it: more photos, or a validation split of the training photos to stop on.
+
+`--scale LO HI` sets the crops' sides as fractions of a photo's shorter side. The held-out photos show a whole photo
+at 192 px, so a 64-px crop at 1/3 has their scale; the default (0.25, 1.0) mostly shows finer detail. It hardly
+matters here: 29.06 dB after 200 s at (0.25, 1.0), 29.12 at (0.25, 0.5) (`--nets unet --seconds 200 --slices 2
+--no-bm3d`, alone, one seed).
 """
 
 from __future__ import annotations
