@@ -128,9 +128,15 @@ def test_papermill_run_records_the_parameters_it_was_given(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_chapter5_on_emoji_trains_in_colour_and_compares_augmentation(tmp_path: Path):
+def test_chapter5_on_emoji_trains_in_colour_and_compares_augmentation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from synthlib.course_weights.build import main as weights_main
     from synthlib.sample import load_generator
 
+    # course:stylegan-emoji as the recipe's tiny build (four steps, seconds), in a folder of its own: the chapter's
+    # emoji branch loads it, scores it beside the run's models and records it (the Fashion-MNIST default never does)
+    weights = tmp_path / "course"
+    assert weights_main(["train", "stylegan-emoji", "--tiny", "--out", str(weights), "--run-dir", str(tmp_path / "cw")]) == 0
+    monkeypatch.setenv("SYNTHLIB_COURSE_WEIGHTS", str(weights))
     run_dir = tmp_path / "run"
     # budgets of 1.2 s (the smoke profile's are 3-4 s): this test checks the emoji path, not what training buys
     _papermill("05_stylegan.ipynb", tmp_path / "out.ipynb", run_dir, profile="smoke", dataset="emoji",
@@ -140,6 +146,7 @@ def test_chapter5_on_emoji_trains_in_colour_and_compares_augmentation(tmp_path: 
     metrics = doc["metrics"]
     # the emoji run spends the time of the discriminator comparison on the augmentation comparison instead
     assert "augmentation_switched" in metrics and "other_discriminator" not in metrics
+    assert metrics["course_weights"]["steps"] == 4 and 0 < metrics["course_weights"]["fid"] < float("inf")
     for key in ("stylegan", "dcgan", "augmentation_switched"):
         assert metrics[key]["steps"] > 0 and 0 < metrics[key]["fid"] < float("inf"), (key, metrics[key])
     gaps = (metrics["d_gap_equal_time"], metrics["augmentation_switched"]["d_gap"])  # D's memorisation, both runs
