@@ -316,7 +316,7 @@ _register(Recipe(
     description="chapter 5's StyleGAN generator (tanh output) against chapter 2's batch-norm D on both teams' emoji "
                 "halved to 32 px in colour, G_ema; FID/KID/precision/recall in the emoji style classifier's features "
                 "against the test emoji",
-    kind="stylegan", steps=60_000, batch_size=32, seed=0,  # 11 steps/s on one thread, alone: 1.5 h
+    kind="stylegan", steps=60_000, batch_size=32, seed=0,  # 11-18 steps/s on one thread, alone: 55-90 min
     build=_stylegan_emoji_build, score=_stylegan_emoji_score,
     watch=lambda models, tiny: {k: v for k, v in _stylegan_emoji_score(models, tiny).items()
                                 if k in ("fid", "precision", "recall")},
