@@ -135,6 +135,22 @@ def cosine_decay(num_steps: int | Callable[[], int], final: float = 0.01, *, war
     return factor
 
 
+def check_lr_final(owner: str, lr_final: float | None) -> None:
+    """The check of a config's ``lr_final`` (None, or a fraction of its rate in [0, 1]) for :func:`hold_then_decay`."""
+    if lr_final is not None and not 0 <= lr_final <= 1:
+        raise ValueError(f"{owner}.lr_final is a fraction of lr in [0, 1], got {lr_final}")
+
+
+def hold_then_decay(cfg: Any) -> Callable[[int], float] | None:
+    """The :attr:`Phase.lr_scale` of a training config with the fields ``lr_final``, ``lr_decay_start`` and
+    ``num_steps`` (DenoiseConfig, SRConfig): None (a constant rate) when ``lr_final`` is None, else the full rate
+    until step ``lr_decay_start``, then :func:`cosine_decay` down to ``lr * lr_final`` at ``num_steps``, read at
+    each step."""
+    if cfg.lr_final is None:
+        return None
+    return cosine_decay(lambda: cfg.num_steps, final=cfg.lr_final, start=cfg.lr_decay_start)
+
+
 class EMA:
     """Exponential moving average of a model's weights, with its decay set by a half-life in images.
 

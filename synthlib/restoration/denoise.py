@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from synthlib.core.train import EMA, Phase, Recipe, Trainer, cosine_decay
+from synthlib.core.train import EMA, Phase, Recipe, Trainer, check_lr_final, hold_then_decay
 from synthlib.restoration.learned import SeededBatches
 
 
@@ -83,8 +83,7 @@ class DenoiseConfig:
         _check_sigma(self.sigma)
         if not self.lr > 0:
             raise ValueError(f"DenoiseConfig.lr must be > 0, got {self.lr}")
-        if self.lr_final is not None and not 0 <= self.lr_final <= 1:
-            raise ValueError(f"DenoiseConfig.lr_final is a fraction of lr in [0, 1], got {self.lr_final}")
+        check_lr_final("DenoiseConfig", self.lr_final)
 
     @property
     def blind(self) -> bool:
@@ -100,9 +99,8 @@ def denoise_phases(G: nn.Module, cfg: DenoiseConfig) -> list[Phase]:
         loss = F.mse_loss(G.noise(noisy).float(), residual_target(noisy, clean).float())
         return loss, {"psnr": 10 * torch.log10(4.0 / loss.detach().clamp_min(1e-12))}
 
-    schedule = None if cfg.lr_final is None else cosine_decay(lambda: cfg.num_steps, final=cfg.lr_final,
-                                                               start=cfg.lr_decay_start)
-    return [Phase("G", step, torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=cfg.betas), lr_scale=schedule)]
+    return [Phase("G", step, torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=cfg.betas),
+                  lr_scale=hold_then_decay(cfg))]
 
 
 def denoise_trainer(G: nn.Module, data: Iterator[Any], cfg: DenoiseConfig, **run: Any) -> Trainer:

@@ -82,14 +82,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"python -m synthlib denoise: note: this network was trained at {trained}, not {args.sigma:g}; "
                   "expect a weaker result (a blind model covers a range)", file=sys.stderr)
         overlap = max(overlap, model.net.receptive_field // 2)  # the receptive field's half-width: tiled = whole picture
-        what = f"{type(model.net).__name__} ({trained})"
-
-        if args.ensemble:
-            what += ", x8 self-ensemble"
+        what = f"{type(model.net).__name__} ({trained})" + (", x8 self-ensemble" if args.ensemble else "")
+        views = 8 if args.ensemble else 1   # self_ensemble with one view is the network alone
 
         def predict(rows: slice, cols: slice):
-            x = pixels_to_tensor(image[rows, cols])
-            return self_ensemble(lambda v: denoise_with(model.net, v), x) if args.ensemble else denoise_with(model.net, x)
+            return self_ensemble(lambda v: denoise_with(model.net, v), pixels_to_tensor(image[rows, cols]), transforms=views)
     h, w = image.shape[:2]
     t0 = time.perf_counter()
     out = run_tiled(predict, h, w, tile=args.tile, overlap=overlap)

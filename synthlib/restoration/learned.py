@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthlib.core.config import check_choice, check_min
-from synthlib.core.train import EMA, Phase, Recipe, Trainer, cosine_decay
+from synthlib.core.train import EMA, Phase, Recipe, Trainer, check_lr_final, hold_then_decay
 from synthlib.gan import losses
 from synthlib.gan.losses import gram_matrix
 from synthlib.restoration.classical import (
@@ -386,8 +386,7 @@ class SRConfig:
 
     def __post_init__(self) -> None:
         check_choice("pixel_loss", self.pixel_loss, ("l1", "mse"))
-        if self.lr_final is not None and not 0 <= self.lr_final <= 1:
-            raise ValueError(f"SRConfig.lr_final is a fraction of lr in [0, 1], got {self.lr_final}")
+        check_lr_final("SRConfig", self.lr_final)
         for name in ("pixel_weight", "perceptual_weight", "adv_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"SRConfig.{name} must be >= 0, got {getattr(self, name)}")
@@ -426,9 +425,7 @@ def sr_phases(G: nn.Module, cfg: SRConfig, vgg: nn.Module | None = None, D: nn.M
             loss = _add_term(loss, logs, "adv", cfg.adv_weight, g_loss_fn(D(out)))
         return loss, logs
 
-    schedule = None if cfg.lr_final is None else cosine_decay(lambda: cfg.num_steps, final=cfg.lr_final,
-                                                               start=cfg.lr_decay_start)
-    return _g_and_d_phases(G, D, cfg, g_step, d_step, g_lr_scale=schedule)
+    return _g_and_d_phases(G, D, cfg, g_step, d_step, g_lr_scale=hold_then_decay(cfg))
 
 
 def sr_trainer(

@@ -53,11 +53,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--input {args.input} is {w}x{h}; x{factor} would be {w * factor}x{h * factor} pixels "
                         f"({gib(2 * out_bytes)} to hold and encode, {gib(available_memory())} available); crop it first")
     t0 = time.perf_counter()
-    def predict(rows: slice, cols: slice):
-        x = pixels_to_tensor(image[rows, cols])
-        return self_ensemble(lambda v: upscale_with(model.net, v), x) if args.ensemble else upscale_with(model.net, x)
-
-    out = run_tiled(predict, h, w, scale=factor, tile=args.tile, overlap=args.tile_overlap)
+    views = 8 if args.ensemble else 1   # self_ensemble with one view is the network alone
+    out = run_tiled(lambda rows, cols: self_ensemble(lambda v: upscale_with(model.net, v),
+                                                     pixels_to_tensor(image[rows, cols]), transforms=views),
+                    h, w, scale=factor, tile=args.tile, overlap=args.tile_overlap)
     seconds = time.perf_counter() - t0
     with target.writing() as tmp:
         write_pixels(out, tmp, format_from=target.path)
