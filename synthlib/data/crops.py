@@ -36,15 +36,18 @@ class RandomCrops(Dataset[Tensor]):
 
     ``ds[i]`` is a float32 3 x crop x crop tensor in [-1, 1]: a picture drawn uniformly from
     ``names`` (default: every prepared picture of ``role``), a square whose side is a fraction
-    ``s ~ U(scale)`` of the picture's shorter side at a uniform position, resized to ``crop``
+    ``s ~ U(scale)`` of the picture's shorter side (log-uniform with ``log_scale``: as many crops between 1/16
+    and 1/8 of the side as between 1/2 and 1) at a uniform position, resized to ``crop``
     (bilinear, antialiased), flipped left-right with probability 1/2 if ``flip``. The draw comes from
     ``numpy.random.default_rng((seed, i))``, so the same (seed, i) gives the same crop in any process,
     DataLoader worker or resumed run. :meth:`sample` draws crop ``i`` for any ``i >= 0`` (beyond ``n``
     too), which :meth:`batches` uses for an endless, resumable batch iterator for synthlib's Trainer.
 
     The pictures are decoded once and kept in memory as uint8, shrunk so their shorter side is at
-    most ``max_short_side`` (512: about 30 MB for the 27 training photographs). With ``scale[0] *
-    max_short_side >= crop`` no crop is ever enlarged.
+    most ``max_short_side`` (512: about 30 MB for the 27 training photographs; the prepared photos' longer side is
+    at most 1024). With ``scale[0] * max_short_side >= crop`` no crop is ever enlarged. Chapter 6's course denoiser
+    draws sides log-uniformly from 1/25 of a photo at full size: the same photos at every scale are far more data
+    for a network that sees 64 px at a time (experiments/06_restoration/denoiser_unet.py).
     """
 
     def __init__(
@@ -57,6 +60,7 @@ class RandomCrops(Dataset[Tensor]):
         flip: bool = True,
         seed: int = 0,
         max_short_side: int = 512,
+        log_scale: bool = False,
         names: Sequence[str] | None = None,
         cache_dir: str | Path | None = None,
     ) -> None:
@@ -71,6 +75,7 @@ class RandomCrops(Dataset[Tensor]):
         root = _root(cache_dir)
         self.names = list(names) if names is not None else _role_names(role, root)
         self.role, self.crop, self.n, self.scale, self.flip, self.seed = role, crop, n, (lo, hi), flip, seed
+        self.log_scale = log_scale
         self.images: list[Tensor] = []  # uint8 3 x H x W each
         for name in self.names:
             im = _read_u8(root, _entry(name, root))
@@ -91,7 +96,9 @@ class RandomCrops(Dataset[Tensor]):
         rng = np.random.default_rng((self.seed, i))
         k = int(rng.integers(len(self.images)))
         _, h, w = self.images[k].shape
-        side = max(1, min(h, w, round(rng.uniform(*self.scale) * min(h, w))))
+        lo, hi = self.scale
+        s = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if self.log_scale else rng.uniform(lo, hi)
+        side = max(1, min(h, w, round(s * min(h, w))))
         top, left = int(rng.integers(h - side + 1)), int(rng.integers(w - side + 1))
         flipped = bool(self.flip and rng.random() < 0.5)
         return k, top, left, side, flipped

@@ -1,4 +1,5 @@
-"""Denoise one photo with a trained DnCNN (a 'denoise' checkpoint from chapter 6, or course:denoise), or with BM3D.
+"""Denoise one photo with a trained network (a chapter 6 'denoise' checkpoint: a DnCNN, or the U-Net of course:denoise),
+or with BM3D.
 
 METHOD is a checkpoint, course:denoise, or bm3d (the classical reference, which needs --sigma: the photo's noise
 level on the 0..255 scale). A network trained at one noise level works best near it; the checkpoint says which
@@ -18,7 +19,7 @@ from synthlib.core.errors import UserError
 from synthlib.restoration.verb_common import load_restorer, prepare_output
 
 NAME = "denoise"
-HELP = "remove Gaussian noise from a photo with a trained DnCNN or with BM3D"
+HELP = "remove Gaussian noise from a photo with a trained network (DnCNN, U-Net) or with BM3D"
 CLASSICAL = ("bm3d",)
 MAX_SIGMA = 100.0  # on 0..255; beyond it the photo is mostly noise
 

@@ -251,6 +251,24 @@ def test_random_crops(tmp_path: Path) -> None:
         ds[50]
 
 
+def test_random_crops_log_scale_draws_fine_and_coarse_sides_alike(tmp_path: Path) -> None:
+    root = _fake_prepared(tmp_path, {"a": ("train", 400, 400)})
+    kw = dict(crop=8, n=4000, scale=(1 / 16, 1.0), seed=0, max_short_side=400, cache_dir=root)
+    uniform = crops_mod.RandomCrops("train", **kw)
+    log = crops_mod.RandomCrops("train", log_scale=True, **kw)
+    u = np.array([uniform.params(i)[3] for i in range(4000)]) / 400
+    v = np.array([log.params(i)[3] for i in range(4000)]) / 400
+    assert 1 / 16 - 0.01 <= v.min() and v.max() <= 1.0
+    # log-uniform: each factor of two of the range holds a quarter of the crops; uniform puts half above 1/2
+    quarters = [np.mean((lo <= v) & (v < 2 * lo)) for lo in (1 / 16, 1 / 8, 1 / 4, 1 / 2)]
+    assert all(abs(q - 0.25) < 0.04 for q in quarters), quarters
+    assert np.mean(u >= 0.5) > 0.5 and np.mean(v >= 0.5) < 0.3
+    for i in range(20):  # the default draw is still the plain uniform one (earlier runs resume with the same crops)
+        rng = np.random.default_rng((0, i))
+        rng.integers(1)  # the picture
+        assert uniform.params(i)[3] == round(rng.uniform(1 / 16, 1.0) * 400)
+
+
 def test_crop_batches_resume_exactly(tmp_path: Path) -> None:
     root = _fake_prepared(tmp_path, {"a": ("train", 60, 40)})
     ds = crops_mod.content_crops(crop=16, n=10, seed=1, cache_dir=root)
