@@ -60,6 +60,7 @@ import torch
 from synthlib import restoration as R
 from synthlib.core.runs import add_run_dir_option, start_experiment
 from synthlib.data.crops import RandomCrops
+from synthlib.data.photos import photo_names
 from synthlib.restoration.denoise import DenoiseConfig, NoisyBatches, denoise_trainer, denoise_with
 from synthlib.restoration.drunet_net import DenoiseUNet
 
@@ -88,6 +89,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "max_short_side); larger keeps more of their pixels")
     p.add_argument("--log-scale", action="store_true",
                    help="draw the crop sides log-uniformly in --scale (as many fine crops as coarse ones)")
+    p.add_argument("--more-photos", action="store_true",
+                   help="train on the 'train_more' photos too (MATE's 12 nature photographs beside the 26 'train' ones)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--unet-lr", type=float, default=5e-4)
@@ -126,7 +129,8 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         G = nets[name]()
         crop, lr = (args.unet_crop, args.unet_lr) if name == "unet" else (args.crop, args.lr)
         cfg = DenoiseConfig(sigma=sigma, lr=lr, batch_size=args.batch, ema_half_life_img=args.half_life)
-        crops = RandomCrops("train", crop=crop, n=10**6, seed=args.seed, scale=tuple(args.scale),
+        names = photo_names("train") + (photo_names("train_more") if args.more_photos else [])
+        crops = RandomCrops("train", crop=crop, n=10**6, seed=args.seed, scale=tuple(args.scale), names=names,
                             max_short_side=args.max_side, log_scale=args.log_scale).batches(args.batch)
         trainer = denoise_trainer(G, NoisyBatches(crops, sigma, seed=args.seed), cfg, device="cpu", progress=False)
         curve, trained = [], 0.0

@@ -72,6 +72,11 @@ DEB_PACKAGES: dict[str, DebPackage] = {
             "a670dea21572652127d6e55f9cdb3a226d0037854fdbfd037003c7d00ee0dc4e",
             "CC-BY-SA-3.0", "https://gitlab.gnome.org/GNOME/gnome-backgrounds",
         ),
+        DebPackage(
+            "mate-backgrounds", "1.26.0-1", "pool/main/m/mate-backgrounds/mate-backgrounds_1.26.0-1_all.deb",
+            "7bf4c2209f34b4f61ba6d24c8b58c28b361e82e4b943aae6d42c030169af9e04",
+            "GPL-2+ (the nature photographs)", "https://git.mate-desktop.org/mate-backgrounds/",
+        ),
     )
 }  # fmt: skip
 
@@ -80,8 +85,8 @@ def _missing_message(where: Path, reason: str) -> str:
     debs = ", ".join(p.apt_filename for p in DEB_PACKAGES.values())
     return (
         f"the photographs are not set up ({reason}; looked in {where}).\n"
-        "Set them up once with `python -m synthlib data` (or `make data`): it fetches three Debian packages "
-        "(opencv-doc, plasma-workspace-wallpapers, gnome-backgrounds; about 220 MB, with `apt-get download` or "
+        "Set them up once with `python -m synthlib data` (or `make data`): it fetches four Debian packages "
+        "(opencv-doc, plasma-workspace-wallpapers, gnome-backgrounds, mate-backgrounds; about 270 MB, with `apt-get download` or "
         "from deb.debian.org, deleted afterwards) and reads a few files shipped inside scikit-image and matplotlib.\n"
         f"Offline: put the .deb files ({debs}) in a folder and set ${DEBS_ENV} to it before `python -m synthlib data`."
     )

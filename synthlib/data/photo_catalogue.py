@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 # ----------------------------------------------------------------------------------------------
-# Sources: three Debian packages and two pip packages
+# Sources: four Debian packages and two pip packages
 # ----------------------------------------------------------------------------------------------
 
-Role = Literal["train", "heldout", "style", "style_heldout"]
+Role = Literal["train", "heldout", "style", "style_heldout", "train_more"]
 
 _OPENCV = "usr/share/doc/opencv-doc/examples/data/"
 _KDE = "usr/share/wallpapers/"
 _GNOME = "usr/share/backgrounds/gnome/"
+_MATE = "usr/share/backgrounds/mate/nature/"
 _OPENCV_LICENSE = "Apache-2.0 AND BSD-3-Clause"
 _GNOME_CREDIT = "GNOME Design Team (gnome-backgrounds 43)"
 
@@ -44,6 +45,11 @@ def _kde(name: str, role: str, folder: str, image: str, sha: str, author: str, l
 
 def _gnome(name: str, role: str, file: str, sha: str) -> Photo:
     return Photo(name, role, "gnome-backgrounds", _GNOME + file, sha, "CC-BY-SA-3.0", _GNOME_CREDIT)
+
+
+def _mate(name: str, file: str, sha: str, author: str) -> Photo:
+    return Photo(name, "train_more", "mate-backgrounds", _MATE + file, sha, "GPL-2.0-or-later",
+                 f"{author} (MATE background 'nature/{file}')")
 
 
 def _sk(name: str, role: str, file: str, sha: str, lic: str, credit: str) -> Photo:
@@ -121,6 +127,29 @@ CATALOGUE: tuple[Photo, ...] = (
     _ocv("home", "heldout", "home.jpg", "23b8cf46a1965d0ec33459b875aed43187802834db49e0daa9fa2cc842e9d8d2"),
     _ocv("squirrel", "heldout", "squirrel_cls.jpg", "20bb6e8ae96918a36c9886b6d48e54eedeb3948591e1485c206bc1dc60c8dc8b"),
     _ocv("fruits", "heldout", "fruits.jpg", "9c031d80a1c52da5eca790db896baffec6a7e52bf786cdb7bbfca5c7f880e6a1"),
+    # --- train_more: more content photographs (MATE's nature backgrounds, mostly close-ups of plants), for the
+    # course weights' long runs; the chapters train on "train" alone, so their measured numbers stay comparable ---
+    _mate("aqua", "Aqua.jpg", "5c30118205982da441bf7e6a1ada636a8a0be879408140b3148280c665ed6bce", "Charles Barbin"),
+    _mate("blinds", "Blinds.jpg", "f7aac0dcc2e06d0491643e84df3da1d9db7c4610f58806a880d56e074799f600",
+          "Lennart Poettering, Andrea Cimitan"),
+    _mate("dune", "Dune.jpg", "8a67c2cb0be8c46b70c237311a4fa4d2b4ac7d39568135384787801fa5cc9a91",
+          "Marco Cogoni, Hylke Bons"),
+    _mate("fresh_flower", "FreshFlower.jpg", "972b0a0c4e5e3fa93f4f244fc84bc64b121a5eac3aaa5856f1308c1f38a02f8e",
+          "Jens Ansorg"),
+    _mate("garden", "Garden.jpg", "d3095ee09d425ef23d27155412136cf14fc3c9af76ca58b452f55e23da324e78", "Charles Barbin"),
+    _mate("green_meadow", "GreenMeadow.jpg", "8fa0de0aa4089f7319c9fb7a6d006d4cab6023e8c8853731557cff53567b4832",
+          "Timothy Schellhase, Lapo Calamandrei"),
+    _mate("lady_bird", "LadyBird.jpg", "e35a9a4126ef969c90b29c038058c5a575a20eadd84106a37bf1fa9931e7b61d",
+          "Charles Barbin"),
+    _mate("rain_drops", "RainDrops.jpg", "3e4ea9671c28c90a86cf67b3db9daf18c4741587c596333a7529ca589aaa0c16",
+          "'blackcombwhistler07'"),
+    _mate("storm", "Storm.jpg", "77ca53077831d3237f73393a91fc879158abc046d852941c26e90de336356957", "Sergey Nazarov"),
+    _mate("two_wings", "TwoWings.jpg", "665e5abf8a5399070a91a9a8e455fe071e5b61697ff78fdeda4e9843ef545aeb",
+          "Charles Barbin, Hylke Bons"),
+    _mate("wood", "Wood.jpg", "19c78500ac00a622e19907ab9cc7d06d46fe08c4a6142759a84195696150ec07",
+          "Jean-François Fortin Tam"),
+    _mate("yellow_flower", "YellowFlower.jpg", "254da96256acb7add685679775a04d1e4a5bc8cd13e5a5a3d61351ce198a5306",
+          "Charles Barbin"),
     # --- style: illustrations and textures used in training ---
     _kde("altai", "style", "Altai", "5120x2880.png",
          "f693f572875536b41935417f88d523bb0174b77c2dd7f00b71cd55436f93387d", "Alesya Khoteeva", _CCBYSA4),

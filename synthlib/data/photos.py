@@ -6,12 +6,12 @@ strong look as *styles*; restoration needs natural photographs to degrade. The u
 here comes from a package registry that Debian and PyPI mirror for ever, with a recorded
 licence, and is checked against a SHA-256 written in this file:
 
-* three Debian bookworm packages, fetched as ``.deb`` files (nothing is installed):
+* four Debian bookworm packages, fetched as ``.deb`` files (nothing is installed):
   ``opencv-doc`` (OpenCV's sample images: test photographs, Oxford's Leuven and Graffiti
   scenes, Middlebury's stereo/flow scenes, and a reproduction of Van Gogh's *Starry Night*),
   ``plasma-workspace-wallpapers`` (KDE's wallpapers: photographs and illustrations, each with
-  its author and licence in its ``metadata.json``) and ``gnome-backgrounds`` (GNOME's 4096 px
-  illustrations);
+  its author and licence in its ``metadata.json``), ``gnome-backgrounds`` (GNOME's 4096 px
+  illustrations) and ``mate-backgrounds`` (MATE's nature photographs, mostly close-ups of plants);
 * files already inside two pip packages synthlib depends on: scikit-image's ``skimage.data``
   (astronaut, coffee, chelsea, rocket and three grey textures) and matplotlib's
   ``grace_hopper.jpg``.
@@ -21,7 +21,9 @@ The catalogue (:data:`CATALOGUE`) gives each picture a unique name and one role:
 * ``"train"``: content photographs that models train on (random crops, :class:`RandomCrops`);
 * ``"heldout"``: content photographs never trained on; every score is computed on them;
 * ``"style"``: styles used in training;
-* ``"style_heldout"``: styles never trained on (does a model generalise to a new style?).
+* ``"style_heldout"``: styles never trained on (does a model generalise to a new style?);
+* ``"train_more"``: more content photographs, for the course weights' long runs (``photo_names("train") +
+  photo_names("train_more")`` as :class:`RandomCrops`' ``names``); the chapters train on ``"train"`` alone.
 
 Set-up (:func:`prepare_photos`, run by ``python -m synthlib data`` / ``make data``): fetch each
 ``.deb`` (from ``$SYNTHLIB_DEBS``, else ``apt-get download``, else a plain download from
@@ -31,7 +33,7 @@ SHA-256, decode it (alpha composited on white, grey made RGB), crop where the ca
 shrink so the longer side is at most 1024 px (never enlarged) and store it as
 ``data_dir()/photos/<role>/<name>.png``. ``ATTRIBUTION.md`` lists every picture's author,
 source and licence; ``MANIFEST.json`` is written last and means "set-up finished". The
-``.deb`` files (about 220 MB) are deleted afterwards.
+``.deb`` files (about 270 MB) are deleted afterwards.
 
 Licences (per picture in :data:`CATALOGUE` and ``ATTRIBUTION.md``): OpenCV samples
 Apache-2.0 AND BSD-3-Clause (Debian's ``copyright`` for OpenCV's ``samples/``), *Starry Night*
@@ -82,7 +84,7 @@ from synthlib.data.paths import (
 from synthlib.data.photo_catalogue import _BY_NAME, CATALOGUE, Photo, Role
 from synthlib.data.pixels import from_uint8
 
-ROLES: tuple[str, ...] = ("train", "heldout", "style", "style_heldout")
+ROLES: tuple[str, ...] = ("train", "heldout", "style", "style_heldout", "train_more")
 
 MANIFEST_FILE = "MANIFEST.json"  # written last: its presence means the set-up finished
 ATTRIBUTION_FILE = "ATTRIBUTION.md"
@@ -232,7 +234,7 @@ def _read_manifest(root: Path) -> dict[str, Any] | None:
 
 def _is_prepared(root: Path, max_side: int) -> bool:
     """Check (no picture is decoded): the manifest records this catalogue and ``max_side``, and every
-    stored file exists with the size and SHA-256 recorded (hashing the 42 MB takes well under a second)."""
+    stored file exists with the size and SHA-256 recorded (hashing the 49 MB takes well under a second)."""
     manifest = _read_manifest(root)
     if manifest is None or manifest.get("format") != MANIFEST_FORMAT or manifest.get("max_side") != max_side:
         return False
@@ -271,6 +273,7 @@ def _attribution(entries: Sequence[Mapping[str, Any]], sources: Mapping[str, str
         "wallpaper's own `metadata.json` names its author and licence (LGPL-3.0 or CC-BY-SA-4.0), given below.",
         "OpenCV's sample pictures come with OpenCV (Debian: Apache-2.0 AND BSD-3-Clause for `samples/`); several are",
         "classic test images from academic data sets (Oxford affine regions, Middlebury, USC-SIPI).",
+        "Debian's `copyright` file of mate-backgrounds names the authors of each nature photograph, all GPL-2+.",
         "",
         "Changes made: alpha composited on white, grey made RGB, cropped where noted, shrunk (Lanczos) so the",
         f"longer side is at most {max_side} px, saved as PNG. CC-BY-SA and (L)GPL pictures, and pictures made from",
@@ -334,7 +337,7 @@ def prepare_photos(
     apt_path = shutil.which("apt-get") if apt_get == "auto" else apt_get
 
     t0 = time.perf_counter()
-    print(f"setting up {len(CATALOGUE)} photographs and paintings (3 Debian packages, scikit-image, matplotlib) "
+    print(f"setting up {len(CATALOGUE)} photographs and paintings ({len(DEB_PACKAGES)} Debian packages, scikit-image, matplotlib) "
           f"in {root}", flush=True)  # fmt: skip
     created_root = not root.exists()
     root.mkdir(parents=True, exist_ok=True)

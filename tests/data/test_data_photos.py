@@ -154,6 +154,9 @@ def test_catalogue_is_sane() -> None:
     by_role = {r: set(ph.photo_names(r)) for r in ph.ROLES}  # type: ignore[arg-type]
     assert sum(map(len, by_role.values())) == len(names)  # every picture has exactly one role
     assert not by_role["heldout"] & by_role["train"]
+    # more training photos for the course weights' long runs: none held out, all MATE's nature photographs
+    assert len(by_role["train_more"]) == 12 and not by_role["heldout"] & by_role["train_more"]
+    assert {photo_catalogue_mod._BY_NAME[n].source for n in by_role["train_more"]} == {"mate-backgrounds"}
     assert not by_role["style_heldout"] & by_role["style"]
     assert {"starry_night", "autumn"} == by_role["style_heldout"]
     assert {"astronaut", "coffee", "chelsea", "rocket", "grace_hopper"} <= by_role["heldout"]
