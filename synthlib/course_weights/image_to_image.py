@@ -156,6 +156,7 @@ DENOISE_GOALS = {"psnr": "higher", "ssim": "higher"}
 
 def _denoise_build(r: Recipe, tiny: bool) -> Any:
     from synthlib.data.crops import RandomCrops
+    from synthlib.data.photos import photo_names
     from synthlib.restoration.classical import sigma_from_255
     from synthlib.restoration.denoise import DenoiseConfig, NoisyBatches, denoise_trainer
     from synthlib.restoration.drunet_net import DenoiseUNet
@@ -165,7 +166,6 @@ def _denoise_build(r: Recipe, tiny: bool) -> Any:
     # Adam at 5e-4 for the first half, then a cosine decay to 5e-6 (the paper's rate also falls 1000-fold)
     cfg = DenoiseConfig(sigma=sigma, lr=5e-4, batch_size=r.batch_size, ema_half_life_img=100 if tiny else 20_000,
                         lr_final=0.01, lr_decay_start=r.steps // 2, num_steps=r.steps)
-    from synthlib.data.photos import photo_names
     names = photo_names("train") + photo_names("train_more")  # all 38 training photos
     crops = RandomCrops("train", crop=16 if tiny else 64, n=10**6, seed=r.seed, scale=(0.04, 1.0), log_scale=True,
                         max_short_side=256 if tiny else 1024, names=names).batches(r.batch_size)  # 1024: nothing shrunk
@@ -207,8 +207,7 @@ _register(Recipe(
     threads=2, checkpoint_every=250, log_every=50, watch_every=500, tiny_steps=4,
     notes="the chapter's residual recipe (MSE on the predicted noise) with a U-Net in place of the DnCNN, crops at "
           "every scale (sides log-uniform in 1/25..1 of the shorter side) of the 26 'train' and 12 'train_more' "
-          "photos, Adam 5e-4 held for 2,000 steps, then a "
-          "cosine decay to 5e-6; EMA half-life 20,000 images",
+          "photos, Adam 5e-4 held for 2,000 steps, then a cosine decay to 5e-6; EMA half-life 20,000 images",
 ))
 
 

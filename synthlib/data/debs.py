@@ -85,8 +85,8 @@ def _missing_message(where: Path, reason: str) -> str:
     debs = ", ".join(p.apt_filename for p in DEB_PACKAGES.values())
     return (
         f"the photographs are not set up ({reason}; looked in {where}).\n"
-        "Set them up once with `python -m synthlib data` (or `make data`): it fetches four Debian packages "
-        "(opencv-doc, plasma-workspace-wallpapers, gnome-backgrounds, mate-backgrounds; about 270 MB, with `apt-get download` or "
+        f"Set them up once with `python -m synthlib data` (or `make data`): it fetches {len(DEB_PACKAGES)} Debian "
+        f"packages ({', '.join(DEB_PACKAGES)}; about 270 MB, with `apt-get download` or "
         "from deb.debian.org, deleted afterwards) and reads a few files shipped inside scikit-image and matplotlib.\n"
         f"Offline: put the .deb files ({debs}) in a folder and set ${DEBS_ENV} to it before `python -m synthlib data`."
     )
