@@ -13,13 +13,14 @@ import shutil
 import sys
 
 from synthlib.cli.common import (
+    add_batch_size,
     add_device,
     add_out,
+    add_seed,
     available_memory,
     finite_float,
     gib,
     positive_int,
-    seed_int,
 )
 from synthlib.cli.outputs import FileOutput, FolderOutput, inputs
 from synthlib.core.errors import UserError
@@ -32,11 +33,11 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="a checkpoint.pt written by synthlib's Trainer, or course:NAME")
     p.add_argument("--num", "-n", type=positive_int, required=True, help="number of samples N (>= 1)")
     add_out(p, "FILE.pt, or a folder for PNGs (exists, ends with '/', or has no suffix)")
-    p.add_argument("--seed", type=seed_int, default=0, help="seed of the latents (and classes): same seed, same samples")
+    add_seed(p, "the latents (and classes)")
     p.add_argument("--class", dest="label", type=int, default=None, metavar="K",
                    help="class of every sample (conditional generators; default: uniform random classes)")
     p.add_argument("--model", choices=("G_ema", "G"), default=None, help="which generator (default: G_ema if saved)")
-    p.add_argument("--batch-size", type=positive_int, default=256, help="samples per forward pass")
+    add_batch_size(p, 256, "samples")
     p.add_argument("--truncation", type=finite_float, default=1.0, metavar="PSI",
                    help="StyleGAN: pull each w towards the average w, w_avg + PSI (w - w_avg); 1 = none, "
                    "0.7 = typical images, less variety")

@@ -69,10 +69,19 @@ def add_out(p: argparse.ArgumentParser, what: str) -> None:
 
 
 def add_image_input(p: argparse.ArgumentParser, what: str, *aliases: str) -> None:
+    """``--input`` (with ``aliases``, e.g. an older spelling) and ``--max-megapixels``, the guard for every picture read."""
     p.add_argument("--input", "-i", *aliases, dest="input", required=True, help=what)
     p.add_argument("--max-megapixels", type=finite_float, default=DEFAULT_MAX_MEGAPIXELS, metavar="MP",
                    help=f"refuse input pictures larger than this (default {DEFAULT_MAX_MEGAPIXELS}, PIL's guard "
                    "against decompression bombs); raise it for large photos you trust")
+
+
+def add_batch_size(p: argparse.ArgumentParser, default: int, what: str) -> None:
+    p.add_argument("--batch-size", type=positive_int, default=default, help=f"{what} per forward pass (default {default})")
+
+
+def add_seed(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--seed", type=seed_int, default=0, help=f"seed of {what}: same seed, same output (default 0)")
 
 
 def add_tiles(p: argparse.ArgumentParser, tile: int, overlap: int) -> None:

@@ -8,12 +8,14 @@ orientation a camera wrote is applied, so a portrait photo stands upright.
 Large pictures: :func:`read_pixels` returns the decoded pixels as a NumPy array of the file's own depth
 (uint8, or uint16 for 16-bit files: 3 or 6 bytes a pixel), so a verb that works in tiles
 (:mod:`synthlib.core.tiling`) holds the picture once, at its size on disk, and converts only one tile at a time
-to float. PIL refuses pictures above ``max_pixels`` (its guard against decompression bombs); the error
-says how large the picture is and which option raises the limit.
+to float. Pictures above ``max_megapixels`` (178 by default, PIL's own guard against decompression bombs) are
+refused from their header, before anything is decoded, in one line that says how large the picture is and which
+option raises the limit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from pathlib import Path
@@ -33,43 +35,86 @@ def _label(path: Path, what: str | None) -> str:
     return f"{what} {path}" if what else str(path)
 
 
+@contextlib.contextmanager
+def _own_pixel_limit():
+    """Switch PIL's decompression-bomb guard off while a file is opened and decoded: it raises before the caller's
+    ``max_megapixels`` check can run (a traceback, and ``--max-megapixels`` could not lift it); ours replaces it."""
+    from PIL import Image
+
+    old = Image.MAX_IMAGE_PIXELS
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = old
+
+
+def _check_megapixels(label: str, w: int, h: int, max_megapixels: float) -> None:
+    if w * h > max_megapixels * 1e6:
+        raise UserError(
+            f"{label} is {w}x{h} ({w * h / 1e6:.0f} megapixels), over the {max_megapixels:g}-megapixel limit "
+            f"that guards against decompression bombs; if you trust the file, pass --max-megapixels "
+            f"{int(np.ceil(w * h / 1e6))}")
+
+
+def _checked_file(path: Path, label: str) -> None:
+    if path.is_dir():
+        raise UserError(f"{label} is a folder; give an image file ({', '.join(IMAGE_SUFFIXES)})")
+    if not path.is_file():
+        raise UserError(f"{label} does not exist")
+
+
+def _unreadable(label: str, e: BaseException) -> UserError:
+    return UserError(f"{label} is not an image that PIL can read ({type(e).__name__})")
+
+
+# what PIL raises for a file it cannot read (SyntaxError: "not a PNG file"; ValueError, e.g. a bad size in a header)
+_PIL_ERRORS = (OSError, SyntaxError, ValueError)
+
+
+def picture_size(path: str | os.PathLike, *, what: str | None = None,
+                 max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> tuple[int, int]:
+    """``(width, height)`` of the picture at ``path`` from its header, without decoding it; the same one-line
+    errors as :func:`read_pixels` (missing, a folder, unreadable, over ``max_megapixels``)."""
+    from PIL import Image
+
+    path = Path(path)
+    label = _label(path, what)
+    _checked_file(path, label)
+    try:
+        with _own_pixel_limit(), Image.open(path) as img:
+            w, h = img.size
+    except _PIL_ERRORS as e:
+        raise _unreadable(label, e) from None
+    _check_megapixels(label, w, h, max_megapixels)
+    return w, h
+
+
 def read_pixels(path: str | os.PathLike, *, what: str | None = None,
                 max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> np.ndarray:
     """The picture at ``path`` as an H x W x 3 array: uint8, or uint16 for a 16-bit file.
 
     Raises :class:`~synthlib.core.errors.UserError` with one line (naming ``what``, e.g. "--input") when the
-    file is missing, a folder, not an image PIL can read, or larger than ``max_megapixels``.
+    file is missing, a folder, not an image PIL can read, or larger than ``max_megapixels`` (checked from the
+    header, before anything is decoded; PIL's own guard is off meanwhile, since this one replaces it).
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, ImageOps
 
     path = Path(path)
     label = _label(path, what)
-    if path.is_dir():
-        raise UserError(f"{label} is a folder; give an image file ({', '.join(IMAGE_SUFFIXES)})")
-    if not path.is_file():
-        raise UserError(f"{label} does not exist")
+    _checked_file(path, label)
     try:
-        with Image.open(path) as img:
-            w, h = img.size
-            if w * h > max_megapixels * 1e6:
-                what_opt = "--max-megapixels"
-                raise UserError(
-                    f"{label} is {w}x{h} ({w * h / 1e6:.0f} megapixels), over the {max_megapixels:g}-megapixel limit "
-                    f"that guards against decompression bombs; if you trust the file, pass {what_opt} "
-                    f"{int(np.ceil(w * h / 1e6))}")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                Image.MAX_IMAGE_PIXELS = None  # our own limit above replaces PIL's
-                try:
-                    img.load()
-                finally:
-                    Image.MAX_IMAGE_PIXELS = int(DEFAULT_MAX_MEGAPIXELS * 1e6 / 2)
+        with _own_pixel_limit(), Image.open(path) as img:
+            _check_megapixels(label, *img.size, max_megapixels)
+            img.load()
             img = ImageOps.exif_transpose(img)  # a camera's orientation tag: portraits stand upright
             return _to_rgb_array(img)
-    except UserError:
+    except UserError:  # a ValueError too: the size check's own message
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:  # SyntaxError: PIL's "not a PNG file"
-        raise UserError(f"{label} is not an image that PIL can read ({type(e).__name__})") from None
+    except _PIL_ERRORS as e:
+        raise _unreadable(label, e) from None
 
 
 def _to_rgb_array(img) -> np.ndarray:

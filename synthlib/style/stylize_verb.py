@@ -15,16 +15,16 @@ from pathlib import Path
 
 from synthlib.cli.common import (
     add_device,
+    add_image_input,
     add_out,
     available_memory,
-    finite_float,
     gib,
     positive_int,
     unit_float,
 )
 from synthlib.cli.outputs import FileOutput, inputs
 from synthlib.core.errors import UserError
-from synthlib.data.imageio import DEFAULT_MAX_MEGAPIXELS, IMAGE_SUFFIXES
+from synthlib.data.imageio import IMAGE_SUFFIXES
 
 NAME = "stylize"
 HELP = "neural style transfer: Gatys optimisation, a trained fast network, or AdaIN"
@@ -37,7 +37,7 @@ def register(p: argparse.ArgumentParser) -> None:
                    help="fast: runs/04_style_transfer/fast/checkpoint.pt; adain: .../adain/checkpoint.pt; or "
                    "course:NAME; none for gatys")
     p.add_argument("--checkpoint", dest="checkpoint_opt", default=None, help=argparse.SUPPRESS)  # older spelling
-    p.add_argument("--input", "-i", "--content", dest="input", required=True, help="the photo to stylize (any image file)")
+    add_image_input(p, "the photo to stylize (any image file)", "--content")
     p.add_argument("--style", help="the style image (gatys and adain)")
     add_out(p, "output image file (.png, .jpg, ...)")
     p.add_argument("--method", choices=("gatys", "fast", "adain"), default=None,
@@ -50,8 +50,6 @@ def register(p: argparse.ArgumentParser) -> None:
                    help="gatys: VGG weights (auto: torchvision's ImageNet ones if cached, else the offline HED ones)")
     p.add_argument("--vgg-arch", choices=("vgg16", "vgg19"), default="vgg16",
                    help="gatys: VGG16 (offline weights exist) or VGG19 (torchvision's ImageNet weights; needs internet once)")
-    p.add_argument("--max-megapixels", type=finite_float, default=DEFAULT_MAX_MEGAPIXELS, metavar="MP",
-                   help="refuse input pictures larger than this (PIL's guard against decompression bombs)")
     add_device(p)
 
 
@@ -70,12 +68,11 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     import torch
-    from PIL import Image
 
     from synthlib import style as st
     from synthlib.cli.common import device as pick
     from synthlib.core.tiling import activation_bytes_per_pixel
-    from synthlib.data.imageio import read_image, tensor_to_pixels, write_pixels
+    from synthlib.data.imageio import picture_size, read_image, tensor_to_pixels, write_pixels
 
     checkpoint = args.checkpoint or args.checkpoint_opt
     if args.checkpoint and args.checkpoint_opt:
@@ -110,11 +107,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"the {method} method needs --style IMG")
 
     def dims(path: str, what: str) -> float:
-        try:
-            with Image.open(path) as im:
-                w, h = im.size
-        except Exception:  # read_image below names the problem
-            return 1.0
+        w, h = picture_size(path, what=what, max_megapixels=args.max_megapixels)
         return max(w, h) / max(1, min(w, h))
 
     aspect = dims(args.input, "--input")

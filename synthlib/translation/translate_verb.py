@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from synthlib.cli.common import add_device, add_out, available_memory, gib, positive_int
+from synthlib.cli.common import add_batch_size, add_device, add_image_input, add_out, available_memory, gib
 from synthlib.cli.outputs import FileOutput, FolderOutput, inputs, unique_names
 from synthlib.core.errors import UserError
 
@@ -22,14 +22,13 @@ HELP = "translate images with a trained Pix2Pix or CycleGAN generator"
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="a checkpoint.pt of kind pix2pix or cyclegan (e.g. runs/03_translation/pix2pix/), "
                    "or course:NAME")
-    p.add_argument("--input", "-i", required=True,
-                   help="a .pt tensor N x 3 x H x W in [-1, 1], an image file, or a folder of images")
+    add_image_input(p, "a .pt tensor N x 3 x H x W in [-1, 1], an image file, or a folder of images")
     add_out(p, "FILE.pt (one tensor), or a folder for PNGs named after the inputs")
     p.add_argument("--direction", choices=("a2b", "b2a"), default="a2b",
                    help="a2b: Google -> Twitter style for the chapter's models; b2a (CycleGAN only): back")
     p.add_argument("--model", choices=("G_ema", "G"), default=None,
                    help="averaged or raw weights (default: G_ema if saved)")
-    p.add_argument("--batch-size", type=positive_int, default=64, help="images per forward pass (.pt input)")
+    add_batch_size(p, 64, "images (.pt input)")
     add_device(p)
 
 
@@ -40,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from synthlib.core.tiling import activation_bytes_per_pixel
     from synthlib.data.imageio import (
         IMAGE_SUFFIXES,
+        picture_size,
         pixels_to_tensor,
         read_pixels,
         tensor_to_pixels,
@@ -72,15 +72,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         files = []
     if files:  # image files: check them all (size, readability) before writing anything
-        from PIL import Image
-
         m_px, sizes = 0, set()
         for f in files:
-            try:
-                with Image.open(f) as im:
-                    w, h = im.size
-            except Exception:
-                raise UserError(f"--input {f} is not an image that PIL can read") from None
+            w, h = picture_size(f, what="--input", max_megapixels=args.max_megapixels)
             check_input(G, torch.empty(1, 3, h, w, device="meta"), what=f"--input {f}")
             m_px, sizes = max(m_px, w * h), sizes | {(w, h)}
         per_px = activation_bytes_per_pixel(G, torch.zeros(1, 3, 64, 64, device=dev))
@@ -94,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         outs = []
         with target.writing() as where:
             for f, stem in zip(files, names):
-                y = translate(G, pixels_to_tensor(read_pixels(f, what="--input")), device=dev)
+                y = translate(G, pixels_to_tensor(read_pixels(f, what="--input", max_megapixels=args.max_megapixels)), device=dev)
                 if to_folder:
                     write_pixels(tensor_to_pixels(y), where / f"{stem}.png")
                 else:

@@ -236,6 +236,40 @@ def test_picture_over_the_megapixel_guard_is_one_line(restore_ckpts, tmp_path, c
                                  str(tmp_path / "o.png"), "--max-megapixels", "1"]), "1500x1000", "--max-megapixels 2")
 
 
+def huge_png_header(path: Path, w: int, h: int) -> Path:
+    """A PNG that claims to be w x h (a decompression bomb's header) with one empty IDAT: opening it costs nothing,
+    decoding it fails. PIL's own guard raises DecompressionBombError on it when merely opened."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit RGB
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("verb", ["translate", "stylize", "inpaint", "upscale", "denoise"])
+def test_a_decompression_bomb_is_one_line_at_the_default_limit(verb, restore_ckpts, translate_ckpts, tmp_path, capsys):
+    """14000 x 14000 (196 megapixels, over PIL's 178): refused from the header in one line naming the option, and a
+    raised limit gets past the guard to the next one-line error (this file's data are empty), never a traceback."""
+    bomb = huge_png_header(tmp_path / "bomb.png", 14000, 14000)
+    mask = huge_png_header(tmp_path / "mask.png", 14000, 14000)
+    out = str(tmp_path / "o.png")
+    args = {
+        "translate": ["translate", str(translate_ckpts["pix2pix"]), "--input", str(bomb), "--out", str(tmp_path / "o/")],
+        "stylize": ["stylize", "--input", str(bomb), "--style", str(bomb), "--out", out],
+        "inpaint": ["inpaint", str(restore_ckpts["inpaint_zeros"]), "--input", str(bomb), "--mask", str(mask), "--out", out],
+        "upscale": ["upscale", str(restore_ckpts["sr"]), "--input", str(bomb), "--out", out],
+        "denoise": ["denoise", str(restore_ckpts["denoise"]), "--input", str(bomb), "--out", out],
+    }[verb]
+    one_line_error(capsys, main(args), "14000x14000", "196 megapixels", "--max-megapixels 196")
+    err = one_line_error(capsys, main(args + ["--max-megapixels", "200"]))
+    assert "megapixel" not in err and "Decompression" not in err, err
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "o").exists()
+
+
 # --- tiles: the same pictures, bounded memory ---------------------------------------------------------
 
 
@@ -304,3 +338,23 @@ def test_upscale_memory_does_not_grow_with_the_picture(restore_ckpts, tmp_path):
           f"pixels {pixels_mb:.0f} MB")
     assert tiled - base < pixels_mb + 64
     assert whole - base > 4 * (tiled - base)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak from Linux's /proc")
+def test_inpaint_memory_does_not_grow_with_the_picture(restore_ckpts, tmp_path):
+    """The same for inpaint (64x64 against 1024x1024, a stroke across each): tiled, the large picture costs its
+    pixels (picture, mask, output, the encoder's copy) beyond the small one's peak; whole, far more."""
+    ck = str(restore_ckpts["inpaint_zeros"])
+    peaks = {}
+    for name, side, tile in (("small", 64, "64"), ("tiled", 1024, "64"), ("whole", 1024, "0")):
+        img = photo(tmp_path / f"{name}.png", side, side)
+        mask = Image.new("L", (side, side), 0)
+        mask.paste(255, (side // 4, side // 3, 3 * side // 4, side // 3 + max(4, side // 16)))
+        mask.save(tmp_path / f"{name}_m.png")
+        peaks[name] = _peak_rss_mb(["inpaint", ck, "--input", str(img), "--mask", str(tmp_path / f"{name}_m.png"),
+                                    "--out", str(tmp_path / f"{name}_o.png"), "--tile", tile])
+    pixels_mb = 1024 * 1024 * (3 + 3 + 3 + 3) / 2**20
+    print(f"peak RSS: {peaks}; pixels {pixels_mb:.0f} MB")
+    assert peaks["tiled"] - peaks["small"] < pixels_mb + 64
+    assert peaks["whole"] - peaks["small"] > 3 * (peaks["tiled"] - peaks["small"])

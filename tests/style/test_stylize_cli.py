@@ -150,3 +150,27 @@ def test_bad_input_one_line_exit_2_nothing_written(case, ckpts, photos, tmp_path
     assert len(lines) == 1 and lines[0].startswith("python -m synthlib stylize: error: "), err
     assert words in err, err
     assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_size_that_does_not_fit_in_memory_names_the_largest_that_does(ckpts, photos, tmp_path, capsys, monkeypatch):
+    """Style transfer cannot be tiled: ``--size`` is checked against the memory the network needs per pixel (probed
+    on a small picture) and what the machine has (here pretended: 40 MB), and the largest size that fits works."""
+    import re
+
+    from synthlib.style import stylize_verb
+
+    monkeypatch.setattr(stylize_verb, "available_memory", lambda: 40 * 2**20)
+    content, _ = photos
+    out = tmp_path / "big.png"
+    code, err = _run(["--method", "fast", "--checkpoint", ckpts["fast"], "--content", content, "--size", 4096,
+                      "--out", out], capsys)  # fmt: skip
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    found = re.search(r"--size 4096 needs about .* available; the largest --size that fits is (\d+)$", err.strip())
+    assert found, err
+    largest = int(found.group(1))
+    assert 16 <= largest < 4096 and not out.exists()
+    code, err = _run(["--method", "fast", "--checkpoint", ckpts["fast"], "--content", content, "--size", largest,
+                      "--out", out], capsys)  # fmt: skip
+    assert code == 0, err
+    with Image.open(out) as img:
+        assert min(img.size) == largest
