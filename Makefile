@@ -104,7 +104,7 @@ gpu-bundle: setup data
 	  --platform manylinux2014_x86_64 -d .gpu/whl "diffusers==$$($(PY) -c 'import diffusers; print(diffusers.__version__)')" importlib_metadata
 	@du -sh .gpu; echo 'carry [".gpu"]; run: see benchmarks/README.md, "make gpu-check on a lent GPU"'
 
-# Course weights (issue 23; synthlib/course_weights.py): each chapter's headline model trained once for a budget
+# Course weights (issue 23; the synthlib/course_weights package): each chapter's headline model trained once for a budget
 # in steps into runs/course-weights/NAME/ (a killed run resumes where it stopped), then exported to
 # synthlib/weights/course/ with its manifest entry. No NAME: every name not yet in the manifest, in order.
 NAME ?=

@@ -60,7 +60,7 @@ import torch
 from synthlib import restoration as R
 from synthlib.core.runs import add_run_dir_option, start_experiment
 from synthlib.data.crops import RandomCrops
-from synthlib.data.photos import photo_names
+from synthlib.data.photos import photo_names, training_photo_names
 from synthlib.restoration.denoise import DenoiseConfig, NoisyBatches, denoise_trainer, denoise_with
 from synthlib.restoration.drunet_net import DenoiseUNet
 
@@ -129,7 +129,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         G = nets[name]()
         crop, lr = (args.unet_crop, args.unet_lr) if name == "unet" else (args.crop, args.lr)
         cfg = DenoiseConfig(sigma=sigma, lr=lr, batch_size=args.batch, ema_half_life_img=args.half_life)
-        names = photo_names("train") + (photo_names("train_more") if args.more_photos else [])
+        names = training_photo_names() if args.more_photos else photo_names("train")
         crops = RandomCrops("train", crop=crop, n=10**6, seed=args.seed, scale=tuple(args.scale), names=names,
                             max_short_side=args.max_side, log_scale=args.log_scale).batches(args.batch)
         trainer = denoise_trainer(G, NoisyBatches(crops, sigma, seed=args.seed), cfg, device="cpu", progress=False)

@@ -271,7 +271,7 @@ def load(path: str | os.PathLike, *, kind: str | Sequence[str] | None = None, ma
     :func:`verify_archive`), one written by a newer synthlib, or one of another ``kind`` (a name, or
     a sequence of accepted names).
     """
-    if os.fspath(path).startswith("course:"):  # the course weights (synthlib/course_weights.py), SHA-256 checked
+    if os.fspath(path).startswith("course:"):  # the course weights (synthlib/course_weights), SHA-256 checked
         from synthlib.course_weights.manifest import load_checkpoint
 
         return load_checkpoint(os.fspath(path), kind=kind, map_location=map_location)

@@ -2,9 +2,9 @@
 
 Launch any script that builds a Trainer with ``torchrun``, one process per device::
 
-    torchrun --nproc_per_node=4 -m synthlib train-stylegan --profile full --run-dir runs/05_full
+    torchrun --nproc_per_node=4 -m synthlib.core.launch notebooks/05_stylegan.ipynb runs/05_full.ipynb -p profile full
 
-Call :func:`setup` first (the chapter trainers and ``python -m synthlib train-*`` do): it reads the
+Call :func:`setup` first (a notebook's ``synthlib.start_run`` does, and so :mod:`synthlib.core.launch`): it reads the
 ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` variables torchrun sets, starts the process group (NCCL on
 CUDA, gloo on the CPU) and gives each process its own GPU. Without torchrun it does nothing and every
 function here answers as for a single process, so the same code runs on a laptop.

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -17,6 +16,7 @@ import torch
 from synthlib.core import checkpoint as ckpt_io
 from synthlib.core.checkpoint import CheckpointError
 from synthlib.course_weights.recipes import NAMES, RECIPES, command, resolve_name
+from synthlib.data.fetch import sha256_file  # noqa: F401  (part of this module's API)
 
 WEIGHTS_ENV = "SYNTHLIB_COURSE_WEIGHTS"
 MANIFEST_NAME = "manifest.json"
@@ -87,17 +87,9 @@ def _update_manifest(folder: Path, name: str, entry: dict[str, Any]) -> None:
     order = {n: i for i, n in enumerate(NAMES)}
     ordered = dict(sorted(entries.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
     _write_json_atomic({"format": MANIFEST_FORMAT,
-                        "about": "Course weights (issue 23): one entry per name; see synthlib/course_weights.py. "
+                        "about": "Course weights (issue 23): one entry per name; see the synthlib/course_weights package. "
                                  "Each file's sha256 is checked at load; `make weights NAME=...` reproduces it.",
                         "weights": ordered}, manifest_path(folder))
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _entry(name: str, folder: Path) -> dict[str, Any]:

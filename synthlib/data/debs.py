@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from synthlib.data.emoji_fetch import sha256_file
+from synthlib.data.fetch import download, sha256_file
 from synthlib.data.paths import CorruptDataError, DataNotFoundError
 
 DEBS_ENV = "SYNTHLIB_DEBS"  # a folder of already downloaded .deb files; used before any download
@@ -211,14 +211,8 @@ def _apt_get_download(pkg: DebPackage, dest: Path, apt_get: str) -> Path:
 
 
 def _http_download(pkg: DebPackage, dest: Path, mirror: str) -> Path:
-    """Plain download of the pool file from ``mirror`` with urllib, via a .part file."""
-    url = f"{mirror.rstrip('/')}/{pkg.pool_path}"
-    path = dest / pkg.pool_filename
-    part = path.with_name(path.name + ".part")
-    with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
-        shutil.copyfileobj(response, out, 1 << 20)
-    part.replace(path)
-    return path
+    """Plain download of the pool file from ``mirror``."""
+    return download(f"{mirror.rstrip('/')}/{pkg.pool_path}", dest / pkg.pool_filename)
 
 
 def _find_deb(pkg: DebPackage, folder: Path) -> Path | None:

@@ -56,11 +56,11 @@ from synthlib.data.emoji_fetch import (
     _unpack,
     _verify,
     emoji_dir,
-    sha256_file,
     tarball_name,
     verify_cache,
 )
 from synthlib.data.fashion import FileKey, _file_key
+from synthlib.data.fetch import sha256_file
 from synthlib.data.paths import CorruptDataError, DataNotFoundError, read_manifest
 from synthlib.data.pixels import from_uint8
 

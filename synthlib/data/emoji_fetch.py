@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from synthlib.data.fetch import download, sha256_file
 from synthlib.data.paths import (
     CorruptDataError,
     DataNotFoundError,
@@ -117,15 +118,6 @@ def _read_rgba(path: Path) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks (the tarballs are 60-75 MB)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def bad_zip_member(path: Path) -> str | None:
     """The first member of the zip archive at ``path`` whose data fail their CRC-32, else None.
 
@@ -218,14 +210,8 @@ def _npm_pack(set_name: str, dest: Path, npm: str) -> Path:
 
 
 def _https_download(set_name: str, dest: Path, url_template: str) -> Path:
-    """Fetch one tarball with urllib from the registry URL (no npm needed); written via a .part file."""
-    url = url_template.format(set=set_name, version=EMOJI_VERSION)
-    path = dest / tarball_name(set_name)
-    part = path.with_name(path.name + ".part")
-    with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as f:
-        shutil.copyfileobj(response, f, length=1 << 20)
-    part.replace(path)
-    return path
+    """Fetch one tarball from the registry URL (no npm needed)."""
+    return download(url_template.format(set=set_name, version=EMOJI_VERSION), dest / tarball_name(set_name))
 
 
 def _fetch_tarball(

@@ -32,7 +32,7 @@ import torch
 from torch import Tensor
 
 from synthlib.core.config import check_choice
-from synthlib.data.emoji_fetch import sha256_file
+from synthlib.data.fetch import download, sha256_file
 from synthlib.data.paths import CorruptDataError, DataNotFoundError
 from synthlib.data.pixels import from_uint8, resize
 
@@ -381,17 +381,6 @@ def safe_extract(archive: str | Path, dest: str | Path) -> list[str]:
 # ----------------------------------------------------------------------------------------------
 
 
-def _download(url: str, path: Path) -> None:
-    """Fetch ``url`` to ``path`` with urllib (certificates checked), through a ``.part`` file renamed at the end."""
-    part = path.with_name(path.name + ".part")
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
-            shutil.copyfileobj(response, out, 1 << 20)
-        part.replace(path)
-    finally:
-        part.unlink(missing_ok=True)
-
-
 def _check_sha256(archive: Path, digest: str, record: Path) -> None:
     """Compare ``digest`` with the published SHA-256 (if any) and with the one recorded by an earlier download."""
     published = PUBLISHED_SHA256.get(archive.name)
@@ -426,7 +415,7 @@ def _download_and_extract(url: str, root: Path) -> None:
         t0 = time.perf_counter()
         print(f"downloading {url} ...", flush=True)
         try:
-            _download(url, archive)
+            download(url, archive)
         except (OSError, ValueError) as e:  # URLError, HTTPError and certificate errors are OSErrors
             raise DataNotFoundError(
                 f"could not download {url} ({type(e).__name__}: {e}); check the internet connection, or download "

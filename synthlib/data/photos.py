@@ -22,8 +22,8 @@ The catalogue (:data:`CATALOGUE`) gives each picture a unique name and one role:
 * ``"heldout"``: content photographs never trained on; every score is computed on them;
 * ``"style"``: styles used in training;
 * ``"style_heldout"``: styles never trained on (does a model generalise to a new style?);
-* ``"train_more"``: more content photographs, for the course weights' long runs (``photo_names("train") +
-  photo_names("train_more")`` as :class:`RandomCrops`' ``names``); the chapters train on ``"train"`` alone.
+* ``"train_more"``: more content photographs, for the course weights' long runs (:func:`training_photo_names`
+  as :class:`RandomCrops`' ``names``); the chapters train on ``"train"`` alone.
 
 Set-up (:func:`prepare_photos`, run by ``python -m synthlib data`` / ``make data``): fetch each
 ``.deb`` (from ``$SYNTHLIB_DEBS``, else ``apt-get download``, else a plain download from
@@ -73,7 +73,7 @@ from synthlib.data.debs import (
     fetch_deb,
     verify_deb,
 )
-from synthlib.data.emoji_fetch import sha256_file
+from synthlib.data.fetch import sha256_file
 from synthlib.data.fashion import FileKey, _file_key
 from synthlib.data.paths import (
     CorruptDataError,
@@ -126,6 +126,12 @@ def photo_names(role: Role | None = None) -> list[str]:
     if role is not None:
         check_choice("role", role, ROLES)
     return [p.name for p in CATALOGUE if role is None or p.role == role]
+
+
+def training_photo_names() -> list[str]:
+    """Every training photograph: the ``"train"`` role's, then the ``"train_more"`` role's (38 in all), for the
+    course weights' long runs (``RandomCrops(..., names=training_photo_names())``). Needs no data."""
+    return photo_names("train") + photo_names("train_more")
 
 
 def photo_info(name: str) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from synthlib.data.emoji_fetch import sha256_file
+from synthlib.data.fetch import sha256_file
 from synthlib.data.paths import (
     CorruptDataError,
     DataNotFoundError,

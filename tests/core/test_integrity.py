@@ -525,7 +525,7 @@ def test_download_pix2pix_over_https_records_the_sha256(
         urls.append(url)
         path.write_bytes(source.read_bytes())
 
-    monkeypatch.setattr(folders_mod, "_download", fake_download)
+    monkeypatch.setattr(folders_mod, "download", fake_download)
     root = tmp_path / "datasets"
     assert folders_mod.download_pix2pix_dataset("facades", root) == root / "facades"
     assert urls == ["https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/facades.tar.gz"]
@@ -544,7 +544,7 @@ def test_download_pix2pix_over_https_records_the_sha256(
 
 def test_download_with_an_evil_member_unpacks_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = _facades_tar(tmp_path / "served.tar.gz", [_info("facades/../../../evil.txt")])
-    monkeypatch.setattr(folders_mod, "_download", lambda url, path: path.write_bytes(source.read_bytes()))
+    monkeypatch.setattr(folders_mod, "download", lambda url, path: path.write_bytes(source.read_bytes()))
     root = tmp_path / "datasets"
     with pytest.raises(CorruptDataError, match="refusing to unpack 'facades/../../../evil.txt'"):
         folders_mod.download_pix2pix_dataset("facades", root)
@@ -556,7 +556,7 @@ def test_download_cyclegan_zip_and_a_failed_download(tmp_path: Path, monkeypatch
     jpg = _jpeg_bytes(4, 4)
     source = _zip(tmp_path / "served.zip", [(f"horse2zebra/{d}/1.jpg", jpg, 0o100644) for d in ("trainA", "trainB")])
     urls: list[str] = []
-    monkeypatch.setattr(folders_mod, "_download",
+    monkeypatch.setattr(folders_mod, "download",
                         lambda url, path: (urls.append(url), path.write_bytes(source.read_bytes())))  # fmt: skip
     root = tmp_path / "datasets"
     assert folders_mod.download_cyclegan_dataset("horse2zebra", root) == root / "horse2zebra"
@@ -567,7 +567,7 @@ def test_download_cyclegan_zip_and_a_failed_download(tmp_path: Path, monkeypatch
     def offline(url: str, path: Path) -> None:
         raise urllib.error.URLError("no route to host")
 
-    monkeypatch.setattr(folders_mod, "_download", offline)
+    monkeypatch.setattr(folders_mod, "download", offline)
     with pytest.raises(DataNotFoundError, match=r"could not download https://.*apple2orange\.zip.*by hand") as err:
         folders_mod.download_cyclegan_dataset("apple2orange", root)
     assert "\n" not in str(err.value) and not (root / "apple2orange.zip").exists()
@@ -581,7 +581,7 @@ def test_an_archive_downloaded_by_hand_is_used_and_kept(tmp_path: Path, monkeypa
     def no_network(url: str, path: Path) -> None:
         raise AssertionError("must not download")
 
-    monkeypatch.setattr(folders_mod, "_download", no_network)
+    monkeypatch.setattr(folders_mod, "download", no_network)
     folders_mod.download_pix2pix_dataset("facades", root)
     assert (root / "facades.tar.gz").is_file() and len(folders_mod.PairedImageFolder(root / "facades")) == 2
 

@@ -157,6 +157,9 @@ def test_catalogue_is_sane() -> None:
     # more training photos for the course weights' long runs: none held out, all MATE's nature photographs
     assert len(by_role["train_more"]) == 12 and not by_role["heldout"] & by_role["train_more"]
     assert {photo_catalogue_mod._BY_NAME[n].source for n in by_role["train_more"]} == {"mate-backgrounds"}
+    # the course weights' long runs read both training roles, the chapters' first, and nothing else
+    assert ph.training_photo_names() == ph.photo_names("train") + ph.photo_names("train_more")
+    assert len(ph.training_photo_names()) == 38
     assert not by_role["style_heldout"] & by_role["style"]
     assert {"starry_night", "autumn"} == by_role["style_heldout"]
     assert {"astronaut", "coffee", "chelsea", "rocket", "grace_hopper"} <= by_role["heldout"]

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from synthlib.core.registry import build, spec
 from synthlib.data import CorruptDataError, DataNotFoundError, from_uint8
 from synthlib.data import vgg_weights as dvgg
-from synthlib.data.emoji_fetch import sha256_file
+from synthlib.data.fetch import sha256_file
 from synthlib.gan.losses import gram_matrix
 from synthlib.nn.vgg import VGG16_LAYERS, VGG16Features, load_vgg16_features
 
