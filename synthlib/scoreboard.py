@@ -255,23 +255,21 @@ def score(
     """
     import pandas as pd
 
-    from synthlib.metrics.fid import FIDEvaluator, classifier_features
-    from synthlib.metrics.prdc import precision_recall
+    from synthlib.metrics.samples import SampleScorer
 
     if num_samples < 2:
         raise ValueError(f"num_samples must be at least 2 (FID needs two images), got {num_samples}")
     dev = resolve_device(device)
     say = log or (lambda _msg: None)
-    evaluate = FIDEvaluator(real_images, batch_size=batch_size, device=dev, seed=seed)
-    real_features = classifier_features(real_images, batch_size=batch_size, device=dev)
+    score = SampleScorer(real_images, batch_size=batch_size, device=dev, seed=seed)
 
     def quality(images: Tensor) -> dict[str, float]:
         if images.ndim != 4 or tuple(images.shape[1:]) != tuple(real_images.shape[1:]):
             raise ValueError(f"samples are {tuple(images.shape)}, the real images "
                              f"{tuple(real_images.shape)}: give both the same size (see Entry.postprocess)")
-        out = evaluate(images)
-        pr = precision_recall(real_features, classifier_features(images, batch_size=batch_size, device=dev))
-        return {"fid": out["fid"], "kid_x1000": 1000 * out["kid_mean"], **pr}
+        out = score(images)
+        return {"fid": out["fid"], "kid_x1000": 1000 * out["kid_mean"], "precision": out["precision"],
+                "recall": out["recall"]}
 
     rows = []
     for item in found:

@@ -58,3 +58,17 @@ def test_states_its_timings_and_records_its_numbers(path: Path):
     code = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     assert "smoke" in prose and ("default" in prose or "seconds" in prose), f"{path.name}: say how long each profile takes"
     assert "synthlib.record(" in code or "run.record(" in code, f"{path.name}: record the headline numbers"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_prose_quotes_no_dated_run(path: Path):
+    """The run prints its own numbers (issue 22): prose that quotes one dated run goes stale the day the chapter changes.
+    A date may appear only in the notebook's timing statement (how long each profile took, and when it was measured)."""
+    import re
+
+    for i, cell in enumerate(load(path)["cells"]):
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and re.search(r"\b20\d\d-\d\d-\d\d\b", text):
+            assert "smoke" in text.lower() and "default" in text.lower(), (
+                f"{path.name} cell {i} quotes a dated run: let the run print its numbers (a code cell after its table), "
+                "and keep dates to the timing statement")

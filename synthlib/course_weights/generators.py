@@ -62,7 +62,7 @@ _register(Recipe(
     build=_dcgan_build, score=_dcgan_score, watch=_dcgan_watch, goals=GAN_GOALS,
     default_profile={"fid": 6.4, "kid_x1000": 74.0, "precision": 0.62, "recall": 0.72, "steps": 5458,
                      "train_seconds": 210,
-                     "source": "notebooks/02_dcgan.ipynb, 'What the numbers say' (default profile, make course "
+                     "source": "notebooks/02_dcgan.ipynb, its default-profile run (make course "
                                "2026-11-24): improved G_ema, 5,000 samples"},
     threads=1,  # chapter 2 trains its small networks on one thread (two are slower on a busy 2-core CPU)
     checkpoint_every=5000, log_every=1000, watch_every=5000,
@@ -135,7 +135,7 @@ _register(Recipe(
     kind="diffusion", steps=21_000, batch_size=64, seed=0,
     build=_denoiser_build("diffusion"), score=_denoiser_score, watch=_denoiser_watch, goals=DENOISER_GOALS,
     default_profile={"fid": 17.5, "recall": 0.61, "class_accuracy": 0.55, "train_seconds": 240,
-                     "source": "notebooks/07_likelihood.ipynb, 'What the numbers say' (default profile, 2026-11-25): "
+                     "source": "notebooks/07_likelihood.ipynb, its default-profile run (2026-11-25): "
                                "diffusion, DDIM 20 steps, w = 0, 1,000 samples"},
     threads=1,  # a busy 2-core machine: two threads run this U-Net several times slower than one
     checkpoint_every=1000, log_every=250, watch_every=4000,
@@ -151,7 +151,7 @@ _register(Recipe(
     kind="flow", steps=24_000, batch_size=64, seed=0,
     build=_denoiser_build("flow"), score=_denoiser_score, watch=_denoiser_watch, goals=DENOISER_GOALS,
     default_profile={"fid": 13.7, "train_seconds": 120,
-                     "source": "notebooks/07_likelihood.ipynb, 'What the numbers say' (default profile, 2026-11-25): "
+                     "source": "notebooks/07_likelihood.ipynb, its default-profile run (2026-11-25): "
                                "flow matching, Euler 20 steps, w = 0, 1,000 samples"},
     threads=1, checkpoint_every=1000, log_every=250, watch_every=4000,
     notes="the diffusion-fashion recipe with the flow-matching objective, as chapter 7 trains both",
@@ -189,7 +189,7 @@ _register(Recipe(
                                                                    if k in ("fid", "precision", "recall")},
     goals=GAN_GOALS, tiny_steps=6,
     default_profile={"fid": 28.0, "recall": 0.37, "train_seconds": 45,
-                     "source": "notebooks/07_likelihood.ipynb, 'What the numbers say' (default profile, 2026-11-25): "
+                     "source": "notebooks/07_likelihood.ipynb, its default-profile run (2026-11-25): "
                                "VAE z 16 after 45 s, 1,000 prior samples"},
     threads=1, checkpoint_every=2000, log_every=500, watch_every=5000,
     notes="chapter 7's default-profile VAE and recipe (batch 128, lr 2e-3, decoder sigma 0.3, EMA half-life 10,000 "
@@ -300,31 +300,29 @@ def _stylegan_emoji_build(r: Recipe, tiny: bool) -> Any:
 
 
 @functools.lru_cache(maxsize=2)
-def _emoji_ruler(tiny: bool) -> tuple[Any, Tensor]:
-    """Chapter 5's emoji ruler: the style classifier's features of the test emoji (both teams, 32 px read at 64)."""
+def _emoji_ruler(tiny: bool) -> Any:
+    """Chapter 5's emoji ruler: the style classifier's scores against the test emoji (both teams, 32 px read at 64)."""
     import torch.nn.functional as F
 
     from synthlib.data.pixels import from_uint8
+    from synthlib.metrics.samples import SampleScorer
     from synthlib.translation.scores import StyleFIDEvaluator, style_features
 
     test = from_uint8(_emoji_32("test"))
     real = F.interpolate(test[:64] if tiny else test, scale_factor=2, mode="bilinear", align_corners=False)
-    return StyleFIDEvaluator(real, kid_subsets=5 if tiny else 50), style_features(real)
+    return SampleScorer(real, evaluator=StyleFIDEvaluator(real, kid_subsets=5 if tiny else 50), features=style_features)
 
 
 def _stylegan_emoji_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
     import torch.nn.functional as F
 
-    from synthlib.metrics.prdc import precision_recall
     from synthlib.sample import sample
-    from synthlib.translation.scores import style_features
 
-    evaluate, real_features = _emoji_ruler(tiny)
     n = 100 if tiny else 5000  # chapter 5: num_eval = 5000 samples, seed 1
     images = F.interpolate(sample(models["G_ema"], n, seed=1).clamp(-1, 1), scale_factor=2, mode="bilinear",
                            align_corners=False)
-    r = evaluate(images)
-    return {"fid": r["fid"], "kid_x1000": 1000 * r["kid_mean"], **precision_recall(real_features, style_features(images)),
+    r = _emoji_ruler(tiny)(images)
+    return {"fid": r["fid"], "kid_x1000": 1000 * r["kid_mean"], "precision": r["precision"], "recall": r["recall"],
             "num_samples": n}
 
 

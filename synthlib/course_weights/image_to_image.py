@@ -88,7 +88,7 @@ _register(Recipe(
     build=_fast_style_build, score=_fast_style_score, watch=_fast_style_score, goals=STYLE_GOALS,
     export=("net_ema",),
     default_profile={"content": 0.666, "style": 0.263, "colour_match_style": 0.510, "steps": 669, "train_seconds": 240,
-                     "source": "notebooks/04_style_transfer.ipynb, 'What the numbers say' (default profile, "
+                     "source": "notebooks/04_style_transfer.ipynb, its default-profile run ("
                                "2026-11-24): the fast network after 240 s; colour matching on the same photos"},
     checkpoint_every=1000, log_every=250, watch_every=4000, tiny_steps=4,
     notes="the chapter's default network and recipe (style weight 0.3 x 10, colour weight 10, lr 2e-3, batch 4) for "
@@ -128,7 +128,7 @@ _register(Recipe(
     build=_adain_build, score=_adain_score, watch=_adain_score, goals=STYLE_GOALS,
     export=("decoder_ema",),
     default_profile={"content": 0.682, "style": 0.339, "colour_match_style": 0.510, "steps": 359, "train_seconds": 240,
-                     "source": "notebooks/04_style_transfer.ipynb, 'What the numbers say' (default profile, "
+                     "source": "notebooks/04_style_transfer.ipynb, its default-profile run ("
                                "2026-11-24): AdaIN's moving average after 240 s; colour matching on the same photos"},
     checkpoint_every=1000, log_every=250, watch_every=4000, tiny_steps=4,
     notes="the chapter's default decoder and recipe (style weight 1, reconstruction 1, lr 1e-3, batch 8) for 39 "
@@ -156,7 +156,7 @@ DENOISE_GOALS = {"psnr": "higher", "ssim": "higher"}
 
 def _denoise_build(r: Recipe, tiny: bool) -> Any:
     from synthlib.data.crops import RandomCrops
-    from synthlib.data.photos import photo_names
+    from synthlib.data.photos import training_photo_names
     from synthlib.restoration.classical import sigma_from_255
     from synthlib.restoration.denoise import DenoiseConfig, NoisyBatches, denoise_trainer
     from synthlib.restoration.drunet_net import DenoiseUNet
@@ -166,9 +166,9 @@ def _denoise_build(r: Recipe, tiny: bool) -> Any:
     # Adam at 5e-4 for the first half, then a cosine decay to 5e-6 (the paper's rate also falls 1000-fold)
     cfg = DenoiseConfig(sigma=sigma, lr=5e-4, batch_size=r.batch_size, ema_half_life_img=100 if tiny else 20_000,
                         lr_final=0.01, lr_decay_start=r.steps // 2, num_steps=r.steps)
-    names = photo_names("train") + photo_names("train_more")  # all 38 training photos
+    # all 38 training photos at every scale (1024: none shrunk)
     crops = RandomCrops("train", crop=16 if tiny else 64, n=10**6, seed=r.seed, scale=(0.04, 1.0), log_scale=True,
-                        max_short_side=256 if tiny else 1024, names=names).batches(r.batch_size)  # 1024: nothing shrunk
+                        max_short_side=256 if tiny else 1024, names=training_photo_names()).batches(r.batch_size)
     return denoise_trainer(G, NoisyBatches(crops, sigma, seed=r.seed), cfg, progress=False)
 
 
@@ -202,7 +202,7 @@ _register(Recipe(
     build=_denoise_build, score=_denoise_score, watch=_denoise_score, goals=DENOISE_GOALS,
     default_profile={"psnr": 27.73, "ssim": 0.756, "bm3d_psnr": 30.50, "bm3d_ssim": 0.888, "steps": 752,
                      "train_seconds": 94,
-                     "source": "notebooks/06_restoration.ipynb, 'What the numbers say' (default profile, 2026-12-05): "
+                     "source": "notebooks/06_restoration.ipynb, its default-profile run (2026-12-05): "
                                "DnCNN 10 x 32 after 90 s; BM3D on the same nine held-out photos at 192 px"},
     threads=2, checkpoint_every=250, log_every=50, watch_every=500, tiny_steps=4,
     notes="the chapter's residual recipe (MSE on the predicted noise) with a U-Net in place of the DnCNN, crops at "
@@ -226,7 +226,8 @@ def _sr_build(r: Recipe, tiny: bool) -> Any:
     # over bicubic on the held-out photos at 1,000 / 2,000 / 4,000 / 6,000 / 8,000 / 12,000 steps (+1.54 with the x8
     # self-ensemble); the chapter's 32 x 4 network gains +0.88 in 90 s. The earlier recipe's crops (sides 1/4..1, so
     # the photos only near the held-out scale) stalled at +1.04..+1.09 from 2,000 steps on. Still short of the issue's
-    # +2 dB: the curve flattens by 10,000 steps, so more photos, not more steps, is the next lever.
+    # +2 dB: the curve flattens by 10,000 steps, so more photos, not more steps, is the next lever (a 4,000-step trial
+    # with names=training_photo_names(), the 38 photos, gained +0.09 dB at 4,000 steps: experiments/README.md).
     cfg = SRConfig(lr=1e-3 if tiny else 2e-4, batch_size=r.batch_size, ema_half_life_img=100 if tiny else 50_000,
                    lr_final=0.01, lr_decay_start=r.steps // 2, num_steps=r.steps)
     crops = RandomCrops("train", crop=32 if tiny else 64, n=10**6, seed=r.seed, scale=(0.04, 1.0), log_scale=True,
@@ -257,7 +258,7 @@ _register(Recipe(
     goals={"psnr": "higher", "ssim": "higher", "gain_over_bicubic": "higher"},
     default_profile={"psnr": 24.90, "ssim": 0.756, "bicubic_psnr": 24.02, "gain_over_bicubic": 0.88, "steps": 756,
                      "train_seconds": 90,
-                     "source": "notebooks/06_restoration.ipynb, 'What the numbers say' (default profile, 2026-12-05): "
+                     "source": "notebooks/06_restoration.ipynb, its default-profile run (2026-12-05): "
                                "SRResNet 32 channels x 4 blocks after 90 s; bicubic on the same nine held-out photos"},
     checkpoint_every=500, log_every=100, watch_every=1000, tiny_steps=4,
     notes="the chapter's recipe (Adam, L1) with the paper's network and a lower learning rate (2e-4) for its depth, "
@@ -333,7 +334,7 @@ _register(Recipe(
     goals={"psnr": "higher", "strokes_gain_over_biharmonic": "higher", "boxes_gain_over_biharmonic": "higher"},
     default_profile={"strokes_psnr": 26.48, "strokes_biharmonic_psnr": 26.14, "boxes_biharmonic_psnr": 22.50,
                      "strokes_gain_over_biharmonic": 0.34, "steps": 85, "train_seconds": 120,
-                     "source": "notebooks/06_restoration.ipynb, 'What the numbers say' (default profile, 2026-12-05): "
+                     "source": "notebooks/06_restoration.ipynb, its default-profile run (2026-12-05): "
                                "the U-Net on the fills, pixel loss, 85 steps in 120 s; biharmonic on the same holes"},
     checkpoint_every=250, log_every=50, watch_every=1000, tiny_steps=4,
     notes="the chapter's default network and recipe (Adam 2e-4, betas 0.9/0.999, MSE, batch 2 x 16) for 47 times its "
@@ -423,7 +424,7 @@ _register(Recipe(
     build=_pix2pix_build, score=_pix2pix_score, watch=_pix2pix_score, goals=TRANSLATION_GOALS,
     default_profile={"psnr": 14.74, "ssim": 0.521, "kid": 0.007, "fid": 1.67, "l1": 0.229, "steps": 3000,
                      "l1_only": {"psnr": 15.25, "ssim": 0.557, "kid": 0.117, "fid": 3.91},
-                     "source": "notebooks/03_translation.ipynb, 'What the numbers say' (default profile, 2026-12-05): "
+                     "source": "notebooks/03_translation.ipynb, its default-profile run (2026-12-05): "
                                "Pix2Pix, 16 base channels, 3,000 steps; the L1-only U-Net beside it"},
     checkpoint_every=2000, log_every=500, watch_every=10_000, tiny_steps=4,
     notes="the chapter's networks at twice the CPU default's width (32 base channels), the paper's learning rate "
@@ -468,7 +469,7 @@ _register(Recipe(
     goals={**TRANSLATION_GOALS, "gain_over_identity": "higher", "back_psnr": "higher"},
     default_profile={"psnr": 12.18, "ssim": 0.415, "kid": 0.179, "fid": 4.81, "gain_over_identity": 0.49,
                      "back_psnr": 12.06, "steps": 650,
-                     "source": "notebooks/03_translation.ipynb, 'What the numbers say' (default profile, 2026-12-05): "
+                     "source": "notebooks/03_translation.ipynb, its default-profile run (2026-12-05): "
                                "CycleGAN, 16 base channels, 650 steps; identity scores 11.69 dB"},
     export=("G_AB_ema", "G_BA_ema"), checkpoint_every=1000, log_every=250, watch_every=4000, tiny_steps=4,
     notes="the chapter's default-profile networks and recipe (lr 2e-4, LSGAN, image pools of 50) for 23 times its "

@@ -84,27 +84,22 @@ class Recipe:
 
 # ---------------------------------------------------------------------------------------------- Fashion-MNIST
 @functools.lru_cache(maxsize=4)
-def _fashion_evaluator(num_real: int, kid_subsets: int) -> tuple[Any, Tensor]:
-    """Chapters 2, 5 and 7's ruler: FID/KID against the first ``num_real`` test images, and their features."""
+def _fashion_scorer(num_real: int, kid_subsets: int) -> Any:
+    """Chapters 2, 5 and 7's ruler: FID/KID, precision/recall against the first ``num_real`` test images."""
     from synthlib.data.fashion import load_fashion_mnist_uint8
     from synthlib.data.pixels import from_uint8
-    from synthlib.metrics.fid import FIDEvaluator, classifier_features
+    from synthlib.metrics.samples import SampleScorer
 
     test_u8, _ = load_fashion_mnist_uint8("test")
-    real = from_uint8(test_u8[:num_real])
-    return FIDEvaluator(real, kid_subsets=kid_subsets), classifier_features(real)
+    return SampleScorer(from_uint8(test_u8[:num_real]), kid_subsets=kid_subsets)
 
 
 def fashion_scores(images: Tensor, *, num_real: int, kid_subsets: int) -> dict[str, float]:
     """FID, KID x 1000, precision and recall of 28 px images in the Fashion-MNIST classifier's features, as the
-    chapters compute them (:class:`~synthlib.metrics.fid.FIDEvaluator`, ``precision_recall`` with k = 3)."""
-    from synthlib.metrics.fid import classifier_features
-    from synthlib.metrics.prdc import precision_recall
-
-    evaluate, real_features = _fashion_evaluator(num_real, kid_subsets)
-    r = evaluate(images)
-    return {"fid": r["fid"], "kid_x1000": 1000 * r["kid_mean"],
-            **precision_recall(real_features, classifier_features(images)), "num_samples": len(images)}
+    chapters compute them (:class:`~synthlib.metrics.samples.SampleScorer`)."""
+    r = _fashion_scorer(num_real, kid_subsets)(images)
+    return {"fid": r["fid"], "kid_x1000": 1000 * r["kid_mean"], "precision": r["precision"], "recall": r["recall"],
+            "num_samples": len(images)}
 
 
 GAN_GOALS = {"fid": "lower", "kid_x1000": "lower", "precision": "higher", "recall": "higher"}

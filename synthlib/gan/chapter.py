@@ -40,6 +40,9 @@ class DCGANSettings(ChapterSettings):
                               parameter="steps")
     train_conditional: bool = profiled(smoke=True, default=False, full=True, doc="also train the class-conditional "
                                        "model", parameter="conditional", given=_either)
+    cpu_threads: int | None = profiled(smoke=1, default=1, full=None,
+                                       doc="torch threads on a CPU: these small networks run fastest on one (12 steps/s "
+                                           "against 4 with two, on a loaded 2-core CPU); None: PyTorch's default")
     eval_every: int = profiled(smoke=10, default=250, full=1000, doc="steps between FID checks and snapshots")
     checkpoint_every: int = profiled(smoke=10, default=1000, full=5000, doc="steps between checkpoints")
     num_real_eval: int = profiled(smoke=200, default=5000, full=10_000, doc="real test images FID compares with")
@@ -49,6 +52,9 @@ class DCGANSettings(ChapterSettings):
     smooth: int = profiled(smoke=1, default=20, full=50, doc="moving-average window of the loss plots")
     explorer_samples: int = profiled(smoke=100, default=500, full=2000, doc="samples the explorers' PCA directions "
                                      "come from")
+    fid_curve_sizes: tuple = profiled(smoke=(50, 100, 200), default=(250, 500, 1000, 2000, 5000, 10_000),
+                                      full=(250, 500, 1000, 2000, 5000, 10_000),
+                                      doc="set sizes N of the FID/KID-against-N curve (those the sets hold)")
     num_midpoints: int = profiled(smoke=100, default=2000, full=5000, doc="pairs in the lerp/slerp midpoint test")
     latent_pool: int = profiled(smoke=400, default=4000, full=10_000, doc="latents classified for the latent "
                                 "arithmetic")

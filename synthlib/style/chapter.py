@@ -29,8 +29,15 @@ class StyleSettings(ChapterSettings):
     demo_size: int = profiled(smoke=48, default=128, full=256, doc="px, the Gatys experiments")
     demo_steps: int = profiled(smoke=3, default=30, full=150, doc="L-BFGS evaluations of the Gatys experiments")
     num_photos: int = profiled(smoke=2, default=3, full=9, doc="held-out photos in the comparison")
+    comparison_photos: tuple | None = profiled(smoke=("chelsea", "astronaut", "coffee"),
+                                               default=("chelsea", "astronaut", "coffee"), full=None,
+                                               doc="the comparison's held-out photos, first num_photos of them "
+                                                   "(None: the catalogue's order); three very different photos")
     fast_net: dict = profiled(smoke=dict(base_channels=8, num_res=1), default=dict(base_channels=16, num_res=5),
                               full=dict(base_channels=32, num_res=5), doc="the fast network's size")
+    adain_layer: str = profiled(smoke="relu2_1", default="relu2_1", full="relu4_1",
+                                doc="the AdaIN decoder's VGG layer with ImageNet weights (the paper's relu4_1 needs "
+                                    "the full profile's time; with the offline HED weights it is always relu2_1)")
     adain_width: float = profiled(smoke=0.25, default=0.5, full=1.0, doc="the AdaIN decoder's width (1: the paper's)")
     crop: int = profiled(smoke=32, default=96, full=256, doc="px, training crops")
     batch: dict = profiled(smoke=dict(fast=2, adain=2), default=dict(fast=4, adain=8), full=dict(fast=8, adain=8),

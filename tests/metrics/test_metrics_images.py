@@ -171,3 +171,20 @@ def test_precision_recall_identical_far_and_half_covered() -> None:
 def test_image_precision_recall_real_sets(test_set, train_set) -> None:
     out = image_precision_recall(train_set[:1000], test_set[0][:1000])
     assert out["precision"] > 0.6 and out["recall"] > 0.6, out
+
+
+def test_sample_scorer_is_fid_kid_and_precision_recall_in_one_call(evaluate, test_set, train_set) -> None:
+    """The chapters' and the scoreboard's one scorer gives exactly what FIDEvaluator and precision_recall give
+    separately, and tells real images from noise."""
+    from synthlib.metrics.samples import SampleScorer
+
+    real, fake = test_set[0][:2000], train_set[:500]
+    score = SampleScorer(real, evaluator=evaluate)  # the module's evaluator on the same 2,000 test images
+    got = score(fake)
+    want = {**evaluate(fake), **precision_recall(classifier_features(real), classifier_features(fake))}
+    assert got == pytest.approx(want, rel=1e-6, abs=1e-9)
+    noise = score(torch.rand(500, 1, 28, 28) * 2 - 1)
+    assert noise["fid"] > 10 * got["fid"] and noise["precision"] < got["precision"] - 0.3, (noise, got)
+    # by default it builds that evaluator itself
+    small = SampleScorer(real[:200], kid_subsets=2)(fake[:200])
+    assert small["fid"] == pytest.approx(FIDEvaluator(real[:200], kid_subsets=2)(fake[:200])["fid"], rel=1e-6)
