@@ -3,6 +3,10 @@
 The output has the size of the input; height and width must suit the network (multiples of 2**depth).
 A folder of images is read and written one image at a time (PNGs named after the inputs; two inputs with
 one stem, a.png and a.jpg, become a_png.png and a_jpg.png). Every input is checked before anything is written.
+Pictures written as PNGs go through the network in overlapping tiles (``--tile``, rounded up to the network's
+size multiple, like the overlap), so memory depends on the tile, not the picture; a picture no larger than one
+tile (every emoji) is translated whole, exactly as before. Normalisation layers (CycleGAN's instance norm) see each
+tile's own statistics, so a tiled picture differs slightly from a whole one: keep the tile as large as memory allows.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from synthlib.cli.common import add_batch_size, add_device, add_image_input, add_out, available_memory, gib
+from synthlib.cli.common import add_batch_size, add_device, add_image_input, add_out, add_tiles, available_memory, gib
 from synthlib.cli.outputs import FileOutput, FolderOutput, inputs, unique_names
 from synthlib.core.errors import UserError
 
@@ -29,6 +33,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=("G_ema", "G"), default=None,
                    help="averaged or raw weights (default: G_ema if saved)")
     add_batch_size(p, 64, "images (.pt input)")
+    add_tiles(p, tile=512, overlap=64)
     add_device(p)
 
 
@@ -36,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from synthlib.cli.common import device as pick
-    from synthlib.core.tiling import activation_bytes_per_pixel
+    from synthlib.core.tiling import activation_bytes_per_pixel, run_tiled
     from synthlib.data.imageio import (
         IMAGE_SUFFIXES,
         picture_size,
@@ -50,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         check_input,
         load_translator,
         read_tensor_input,
+        size_multiple,
         translate,
     )
 
@@ -78,21 +84,29 @@ def run(args: argparse.Namespace) -> int:
             check_input(G, torch.empty(1, 3, h, w, device="meta"), what=f"--input {f}")
             m_px, sizes = max(m_px, w * h), sizes | {(w, h)}
         per_px = activation_bytes_per_pixel(G, torch.zeros(1, 3, 64, 64, device=dev))
-        if m_px * per_px > available_memory():
+        m = size_multiple(G)
+        tile = -(-args.tile // m) * m  # tiles and margins in whole multiples: every grown tile is a size G takes
+        overlap = -(-args.tile_overlap // m) * m
+        at_once = m_px if not to_folder or tile == 0 else min(m_px, (tile + 2 * overlap) ** 2)
+        if at_once * per_px > available_memory():
+            fix = ("write a folder of PNGs (tiled), or shrink it" if not to_folder else
+                   f"lower --tile (now {tile})" if tile else "pass --tile 512")
             raise UserError(f"--input: the largest picture ({m_px / 1e6:.1f} megapixels) needs about "
-                            f"{gib(m_px * per_px)} for this network and {gib(available_memory())} is available; "
-                            "shrink it first")
+                            f"{gib(at_once * per_px)} for this network at once and {gib(available_memory())} is "
+                            f"available; {fix}")
         names = unique_names(files)
         if not to_folder and len(sizes) > 1:
             raise UserError(f"--out {out}: the inputs have different sizes; write a folder of PNGs instead")
         outs = []
         with target.writing() as where:
             for f, stem in zip(files, names):
-                y = translate(G, pixels_to_tensor(read_pixels(f, what="--input", max_megapixels=args.max_megapixels)), device=dev)
-                if to_folder:
-                    write_pixels(tensor_to_pixels(y), where / f"{stem}.png")
+                pixels = read_pixels(f, what="--input", max_megapixels=args.max_megapixels)
+                if to_folder:  # in tiles: the picture is held once as 8-bit pixels, the network sees one tile
+                    y = run_tiled(lambda rows, cols, px=pixels: translate(G, pixels_to_tensor(px[rows, cols]), device=dev),
+                                  *pixels.shape[:2], tile=tile, overlap=overlap)
+                    write_pixels(y, where / f"{stem}.png")
                 else:
-                    outs.append(y)
+                    outs.append(translate(G, pixels_to_tensor(pixels), device=dev))
             if not to_folder:
                 torch.save(torch.cat(outs).contiguous(), where)
         count = len(files)
