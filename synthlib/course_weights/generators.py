@@ -291,8 +291,12 @@ def _stylegan_emoji_build(r: Recipe, tiny: bool) -> Any:
     #     10,000, this one 1.35);
     #   a longer average (half-life 100,000 images, ramp-up 0.25), 12,500 steps: 2.42, 2.31, 1.33, 1.37, 1.50.
     # So this pair sits near FID 1.3-1.5 from 7,500 steps on, where the chapter's five minutes already are (1.1-1.4):
-    # the batch-norm D's memorising, not the budget, is the limit. StyleGAN2's own D with augmentation, the papers'
-    # answer for small data, is the next recipe to try. Logs: runs/experiments/stylegan-emoji-*.
+    # the batch-norm D's memorising, not the budget, is the limit. StyleGAN2's own pair with adaptive augmentation
+    # (residual D, linear output, ADA target 0.6 over colour/translation/cutout, R1 0.01, no path length or mixing;
+    # runs/trials/stylegan-emoji-own-d/recipe.patch, 2026-12-06, two threads, 12-15 steps/s) learns without collapsing
+    # but far more slowly: FID / recall 6.29 / 0.42, 6.32 / 0.59, 5.53 / 0.63, 4.90 / 0.67 at 2,000 ... 8,000 steps
+    # 3.88 / 0.64, 3.41 / 0.70, 2.55 / 0.77, 1.97 / 0.73 at 10,000 ... 16,000 (22 min), still falling: a run of
+    # 50,000+ steps with this pair is the next try. Logs: runs/experiments/stylegan-emoji-*, runs/trials/stylegan-emoji-own-d.
     cfg = StyleGANConfig(batch_size=r.batch_size, lr=2.5e-3, r1_gamma=0.01, pl_weight=0.0, mixing_prob=0.0,
                          augment="", ema_half_life_img=100 if tiny else 20_000)
     data = TensorBatches(_emoji_32("train"), batch_size=r.batch_size, seed=r.seed, transform=from_uint8)
