@@ -261,13 +261,13 @@ def score(
         raise ValueError(f"num_samples must be at least 2 (FID needs two images), got {num_samples}")
     dev = resolve_device(device)
     say = log or (lambda _msg: None)
-    score = SampleScorer(real_images, batch_size=batch_size, device=dev, seed=seed)
+    scorer = SampleScorer(real_images, batch_size=batch_size, device=dev, seed=seed)
 
     def quality(images: Tensor) -> dict[str, float]:
         if images.ndim != 4 or tuple(images.shape[1:]) != tuple(real_images.shape[1:]):
             raise ValueError(f"samples are {tuple(images.shape)}, the real images "
                              f"{tuple(real_images.shape)}: give both the same size (see Entry.postprocess)")
-        out = score(images)
+        out = scorer(images)
         return {"fid": out["fid"], "kid_x1000": 1000 * out["kid_mean"], "precision": out["precision"],
                 "recall": out["recall"]}
 

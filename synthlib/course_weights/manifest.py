@@ -16,7 +16,7 @@ import torch
 from synthlib.core import checkpoint as ckpt_io
 from synthlib.core.checkpoint import CheckpointError
 from synthlib.course_weights.recipes import NAMES, RECIPES, command, resolve_name
-from synthlib.data.fetch import sha256_file  # noqa: F401  (part of this module's API)
+from synthlib.data.fetch import sha256_file
 
 WEIGHTS_ENV = "SYNTHLIB_COURSE_WEIGHTS"
 MANIFEST_NAME = "manifest.json"

@@ -70,8 +70,9 @@ def _unreadable(label: str, e: BaseException) -> UserError:
     return UserError(f"{label} is not an image that PIL can read ({type(e).__name__})")
 
 
-# what PIL raises for a file it cannot read (SyntaxError: "not a PNG file"; ValueError, e.g. a bad size in a header)
-_PIL_ERRORS = (OSError, SyntaxError, ValueError)
+# what PIL raises for a file it cannot read (UnidentifiedImageError is an OSError; SyntaxError: "not a PNG file");
+# anything else is a bug and keeps its traceback
+_PIL_ERRORS = (OSError, SyntaxError)
 
 
 def picture_size(path: str | os.PathLike, *, what: str | None = None,
@@ -111,7 +112,7 @@ def read_pixels(path: str | os.PathLike, *, what: str | None = None,
             img.load()
             img = ImageOps.exif_transpose(img)  # a camera's orientation tag: portraits stand upright
             return _to_rgb_array(img)
-    except UserError:  # a ValueError too: the size check's own message
+    except UserError:
         raise
     except _PIL_ERRORS as e:
         raise _unreadable(label, e) from None

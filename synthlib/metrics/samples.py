@@ -43,7 +43,6 @@ class SampleScorer:
                 return classifier_features(images, batch_size=batch_size, device=device)
         self.evaluate, self.features, self.k = evaluator, features, k
         self.real_features = features(real)
-        self.num_real = len(real)
 
     def __call__(self, images: Tensor) -> dict[str, Any]:
         return {**self.evaluate(images), **precision_recall(self.real_features, self.features(images), k=self.k)}
