@@ -95,6 +95,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--boxes", type=float, default=0.25,
                    help="share of whole batches of box holes, else strokes; 0.25 = the library's mixed masks "
                         "(was $BOXES)")
+    p.add_argument("--on-heldout", action="store_true",
+                   help="train on crops of the nine held-out photos themselves (a ceiling, not a result: what the "
+                        "network learns when it has seen the very pictures it is scored on)")
     add_run_dir_option(p, NAME)
     return p.parse_args(argv)
 
@@ -138,11 +141,12 @@ def main(argv: list[str] | None = None) -> None:
     run.record(parameters=params)
     match = args.match
     scale = (0.8 * crop / size, min(1.0, 1.25 * crop / size)) if match else (0.25, 1.0)
-    data = R.MaskedBatches(RandomCrops("train", crop=crop, n=100000, seed=0, scale=scale).batches(batch), seed=0,
+    role = "heldout" if args.on_heldout else "train"
+    data = R.MaskedBatches(RandomCrops(role, crop=crop, n=100000, seed=0, scale=scale).batches(batch), seed=0,
                            reference=size if match else None)
     box_share = args.boxes  # whole batches of boxes with this probability, else of strokes
     if box_share != 0.25:
-        kinds = {k: R.MaskedBatches(RandomCrops("train", crop=crop, n=100000, seed=s, scale=scale).batches(batch),
+        kinds = {k: R.MaskedBatches(RandomCrops(role, crop=crop, n=100000, seed=s, scale=scale).batches(batch),
                                     kind=k, seed=s, reference=size if match else None)
                  for s, k in enumerate(("strokes", "boxes"))}
         coin = torch.Generator().manual_seed(7)

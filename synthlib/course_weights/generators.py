@@ -288,7 +288,10 @@ def _stylegan_emoji_build(r: Recipe, tiny: bool) -> Any:
     # 4.90 / 0.67, 3.41 / 0.70, 1.97 / 0.73, 1.77 / 0.78, 1.60 / 0.78, 1.08 / 0.80, 1.03 / 0.80, 0.97 / 0.81 at
     # 2,000, 8,000, 12,000, 16,000, 20,000, 24,000, 30,000, 34,000, 40,000 steps (0.97-1.18 from 30,000 on: the
     # averaged generator still swings; 56 min): level with the chapter's five minutes (0.85-1.4 over its default runs),
-    # not clearly better, but StyleGAN2's own pair and ready at once.
+    # not clearly better, but StyleGAN2's own pair and ready at once. A falling rate does not settle it: 12,000 more
+    # steps from the 40,000-step checkpoint with both rates on half a cosine to 1 % (StyleGANConfig(lr_final=0.01,
+    # lr_decay_start=40_000, num_steps=52_000); 2026-12-06, partly beside another job) watched 0.90, 1.02, 0.98,
+    # 0.99 at 42,000 ... 48,000 and ended at 1.18 (KID 10.9e-3, recall 0.80): worse, so the recipe stops at 40,000.
     # Logs: runs/experiments/stylegan-emoji-*, runs/trials/stylegan-emoji-own-d.
     cfg = StyleGANConfig(batch_size=r.batch_size, lr=2.5e-3, r1_gamma=0.01, pl_weight=0.0, mixing_prob=0.0,
                          augment="color,translation,cutout", ada_target=0.6,

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthlib.core.config import check_choice
-from synthlib.core.train import EMA, Phase, Recipe, Trainer
+from synthlib.core.train import EMA, Phase, Recipe, Trainer, check_lr_final, hold_then_decay
 from synthlib.nn.vgg import ALL_LAYERS, VGG16_LAYERS, VGG16Features
 from synthlib.style.gatys import (
     JOHNSON_CONTENT,
@@ -55,8 +55,15 @@ class FastStyleConfig:
     vgg_weights: str = "offline-hed"  # which VGG weights defined the loss (for the record)
     vgg_arch: str = "vgg16"
     ema_half_life_img: float = 0.0  # > 0: also keep an EMA of the weights (saved as "net_ema", used at load)
+    # None: a constant rate (the chapter's minutes). Else the rate holds until step lr_decay_start, then falls along
+    # half a cosine to lr * lr_final at num_steps (a long run's last part, where the constant rate keeps the style
+    # loss swinging)
+    lr_final: float | None = None
+    lr_decay_start: int = 0
+    num_steps: int = 1000
 
     def __post_init__(self) -> None:
+        check_lr_final("FastStyleConfig", self.lr_final)
         if self.ema_half_life_img < 0:
             raise ValueError(f"FastStyleConfig: ema_half_life_img must be >= 0, got {self.ema_half_life_img}")
         for name in (*self.content_layers, *self.style_layers):
@@ -93,7 +100,7 @@ def fast_style_phases(net: nn.Module, vgg: VGG16Features, style: Tensor, cfg: Fa
             logs["color"] = col.detach()
         return loss, logs
 
-    return [Phase("net", step, opt)]
+    return [Phase("net", step, opt, lr_scale=hold_then_decay(cfg))]
 
 
 def _ema(name: str, model: nn.Module, half_life_img: float) -> dict[str, EMA] | None:

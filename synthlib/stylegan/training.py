@@ -35,7 +35,7 @@ from torch import Tensor, nn
 
 from synthlib.core import distributed as dist_utils
 from synthlib.core.config import check_choice, check_min
-from synthlib.core.train import EMA, Phase, Recipe, Trainer
+from synthlib.core.train import EMA, Phase, Recipe, Trainer, check_lr_final, hold_then_decay
 from synthlib.gan import losses
 
 
@@ -66,8 +66,15 @@ class StyleGANConfig:
     ada_speed_img: int = 100_000 # images over which p may go from 0 to 1
     ema_half_life_img: float = 10_000.0
     ema_rampup: float | None = 0.05
+    # None: a constant rate, as StyleGAN2 trains. Else both networks' rates hold until step lr_decay_start, then fall
+    # along half a cosine to lr * lr_final at num_steps (a long run's last part, where the averaged generator still
+    # swings with the constant rate)
+    lr_final: float | None = None
+    lr_decay_start: int = 0
+    num_steps: int = 1000
 
     def __post_init__(self) -> None:
+        check_lr_final("StyleGANConfig", self.lr_final)
         for name in ("batch_size", "r1_every", "pl_every", "pl_batch_shrink"):
             check_min(name, getattr(self, name), owner="StyleGANConfig")
         if not 0 <= self.mixing_prob <= 1:
@@ -170,12 +177,13 @@ def stylegan_phases(G: nn.Module, D: nn.Module, cfg: StyleGANConfig, *, augment:
         penalty = (lengths - a).square().mean()
         return cfg.pl_weight * penalty * cfg.pl_every, {"penalty": penalty.detach(), "mean_length": a.detach()}
 
-    phases = [Phase("D", d_step, opt_d)]
+    scale = hold_then_decay(cfg)  # one factor for every phase (the lazy ones share their network's optimiser)
+    phases = [Phase("D", d_step, opt_d, lr_scale=scale)]
     if cfg.r1_gamma > 0:
-        phases.append(Phase("D_r1", d_r1, opt_d, every=cfg.r1_every, fp32=True))
-    phases.append(Phase("G", g_step, opt_g, freeze=[D]))
+        phases.append(Phase("D_r1", d_r1, opt_d, every=cfg.r1_every, fp32=True, lr_scale=scale))
+    phases.append(Phase("G", g_step, opt_g, freeze=[D], lr_scale=scale))
     if cfg.pl_weight > 0:
-        phases.append(Phase("G_pl", g_pl, opt_g, every=cfg.pl_every, fp32=True, freeze=[D]))
+        phases.append(Phase("G_pl", g_pl, opt_g, every=cfg.pl_every, fp32=True, freeze=[D], lr_scale=scale))
     return phases
 
 

@@ -231,13 +231,13 @@ def test_transfer_scores_zero_for_the_content_itself():
 # ----------------------------------------------------------------------------------------------
 
 
-def _fast(run_dir, steps_done: int = 0):
+def _fast(run_dir, steps_done: int = 0, **cfg_kw):
     torch.manual_seed(0)
     net = TransformerNet(TransformerNet.Config(base_channels=4, num_res=1))
     data = TensorBatches((_images(8, 16, 16, 3) * 127.5 + 127.5).round().to(torch.uint8), batch_size=2,
                          transform=lambda u: u.float() / 127.5 - 1)  # fmt: skip
     cfg = FastStyleConfig(style_size=16, content_layers=("relu2_1",), style_layers=("relu1_1", "relu2_1"),
-                          style_name="noise", tv_weight=0.1)  # fmt: skip
+                          style_name="noise", tv_weight=0.1, **cfg_kw)  # fmt: skip
     return fast_style_trainer(net, _vgg("relu2_1"), _images(1, 20, 20, 4), data, cfg, run_dir=run_dir,
                               device="cpu", progress=False, log_every=1)  # fmt: skip
 
@@ -259,6 +259,18 @@ def test_fast_style_resume_is_exact_and_checkpoint_rebuilds(tmp_path):
     assert model.kind == "fast-style" and model.vgg is None and model.config["style_name"] == "noise"
     x = _images(1, 18, 22, 9)
     torch.testing.assert_close(fast_transfer(model.net, x), straight.models["net"].eval()(x).clamp(-1, 1))
+
+
+def test_fast_style_long_run_holds_its_rate_then_decays_it(tmp_path):
+    t = _fast(tmp_path / "lr", lr=1e-3, lr_final=0.01, lr_decay_start=2, num_steps=5)
+    rates = []
+    for n in range(1, 6):
+        t.fit(n)
+        rates.append(t.phases[0].optimizer.param_groups[0]["lr"])
+    assert rates[:3] == [1e-3] * 3 and rates[2] > rates[3] > rates[4] > 1e-5
+    assert FastStyleConfig().lr_final is None  # the chapter's minutes: a constant rate
+    with pytest.raises(ValueError, match="lr_final"):
+        FastStyleConfig(lr_final=1.5)
 
 
 def _adain(tmp_path, **cfg):

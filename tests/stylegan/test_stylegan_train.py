@@ -138,6 +138,21 @@ def test_tiny_run_takes_every_phase_saves_and_resumes(tmp_path: Path):
         torch.testing.assert_close(p2, p3, msg=name)
 
 
+def test_a_long_run_can_hold_its_rates_then_decay_both(tmp_path: Path):
+    _, t = _trainer(tmp_path, lr=1e-3, lr_final=0.01, lr_decay_start=3, num_steps=6)
+    g, d = t.phases[2].optimizer, t.phases[0].optimizer  # G and D (each shared with its lazy phase)
+    rates = []
+    for n in range(1, 7):
+        t.fit(n)
+        rates.append((g.param_groups[0]["lr"], d.param_groups[0]["lr"]))
+    assert rates[0] == pytest.approx((1e-3 * 2 / 3, 1e-3 * 2 / 3))  # lazy intervals 2: lr * 2 / 3
+    assert rates[:4] == [rates[0]] * 4 and rates[3][0] > rates[4][0] > rates[5][0] > 1e-5
+    assert rates[5][0] == pytest.approx(rates[5][1])  # both networks on the same schedule
+    assert StyleGANConfig().lr_final is None  # StyleGAN2's constant rate unless asked
+    with pytest.raises(ValueError, match="lr_final"):
+        StyleGANConfig(lr_final=-0.5)
+
+
 def test_augmented_run_hears_d_and_saves_the_probability(tmp_path: Path):
     _, t = _trainer(tmp_path, augment="translation,cutout", ada_target=0.6, ada_speed_img=64)
     t.fit(4)
