@@ -141,6 +141,19 @@ def check_lr_final(owner: str, lr_final: float | None) -> None:
         raise ValueError(f"{owner}.lr_final is a fraction of lr in [0, 1], got {lr_final}")
 
 
+@dataclass
+class HoldThenDecay:
+    """The learning-rate schedule that the long runs' training configs share (DenoiseConfig, SRConfig, StyleGANConfig,
+    FastStyleConfig inherit these fields): ``lr_final`` None keeps a constant rate (the chapters' minutes); else the
+    rate holds until step ``lr_decay_start``, then falls along half a cosine to ``lr * lr_final`` at ``num_steps``
+    (the run's budget in steps, as the course weights' recipes set it). :func:`hold_then_decay` turns it into a
+    :attr:`Phase.lr_scale`; each config checks it with :func:`check_lr_final`."""
+
+    lr_final: float | None = None
+    lr_decay_start: int = 0
+    num_steps: int = 1000
+
+
 def hold_then_decay(cfg: Any) -> Callable[[int], float] | None:
     """The :attr:`Phase.lr_scale` of a training config with the fields ``lr_final``, ``lr_decay_start`` and
     ``num_steps`` (DenoiseConfig, SRConfig): None (a constant rate) when ``lr_final`` is None, else the full rate

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from synthlib.core.train import EMA, Phase, Recipe, Trainer, check_lr_final, hold_then_decay
+from synthlib.core.train import EMA, HoldThenDecay, Phase, Recipe, Trainer, check_lr_final, hold_then_decay
 from synthlib.restoration.learned import SeededBatches
 
 
@@ -63,21 +63,17 @@ class NoisyBatches(SeededBatches):
 
 
 @dataclass
-class DenoiseConfig:
+class DenoiseConfig(HoldThenDecay):
     """DnCNN's training: the residual MSE, Adam. The paper used SGD with momentum and a learning rate
     falling from 0.1 to 1e-4 over 50 epochs; for a run of minutes Adam at 1e-3 learns faster. ``sigma``
-    is recorded for users of the checkpoint (one level, or the blind model's range, in [-1, 1] units)."""
+    is recorded for users of the checkpoint (one level, or the blind model's range, in [-1, 1] units).
+    The course weights decay the rate at the end (:class:`~synthlib.core.train.HoldThenDecay`)."""
 
     sigma: float | tuple[float, float] = 25 * 2 / 255
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     batch_size: int = 16
     ema_half_life_img: float = 0.0
-    # None: a constant rate (the chapter's minutes). Else the rate holds until step lr_decay_start, then falls
-    # along half a cosine to lr * lr_final at num_steps (the run's budget in steps)
-    lr_final: float | None = None
-    lr_decay_start: int = 0
-    num_steps: int = 1000
 
     def __post_init__(self) -> None:
         _check_sigma(self.sigma)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthlib.core.config import check_choice, check_min
-from synthlib.core.train import EMA, Phase, Recipe, Trainer, check_lr_final, hold_then_decay
+from synthlib.core.train import EMA, HoldThenDecay, Phase, Recipe, Trainer, check_lr_final, hold_then_decay
 from synthlib.gan import losses
 from synthlib.gan.losses import gram_matrix
 from synthlib.restoration.classical import (
@@ -358,11 +358,12 @@ SR_PERCEPTUAL_LAYERS = ("relu2_2", "relu3_3")  # SRGAN used VGG19's relu5_4 (Ima
 
 
 @dataclass
-class SRConfig:
+class SRConfig(HoldThenDecay):
     """SRResNet (pixel loss only) or SRGAN (pixel + VGG feature + adversarial) training.
 
     Ledig et al. trained SRResNet with MSE and SRGAN with a VGG content loss plus 1e-3 x the adversarial
-    loss, starting from SRResNet. ``pixel_weight`` keeps an L1/MSE anchor in SRGAN (ESRGAN does the same)."""
+    loss, starting from SRResNet. ``pixel_weight`` keeps an L1/MSE anchor in SRGAN (ESRGAN does the same).
+    The rate schedule (:class:`~synthlib.core.train.HoldThenDecay`) moves G's rate; D's stays constant."""
 
     pixel_loss: str = "l1"  # "l1" (EDSR's choice: sharper, trains faster) or "mse" (SRResNet's)
     pixel_weight: float = 1.0
@@ -378,11 +379,6 @@ class SRConfig:
     vgg_weights: str = "offline-hed"
     vgg_arch: str = "vgg16"
     ema_half_life_img: float = 0.0
-    # None: a constant rate (the chapter's minutes). Else G's rate holds until step lr_decay_start, then falls
-    # along half a cosine to lr * lr_final at num_steps (the run's budget in steps); D's rate stays constant
-    lr_final: float | None = None
-    lr_decay_start: int = 0
-    num_steps: int = 1000
 
     def __post_init__(self) -> None:
         check_choice("pixel_loss", self.pixel_loss, ("l1", "mse"))

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthlib.core.config import check_choice
-from synthlib.core.train import EMA, Phase, Recipe, Trainer, check_lr_final, hold_then_decay
+from synthlib.core.train import EMA, HoldThenDecay, Phase, Recipe, Trainer, check_lr_final, hold_then_decay
 from synthlib.nn.vgg import ALL_LAYERS, VGG16_LAYERS, VGG16Features
 from synthlib.style.gatys import (
     JOHNSON_CONTENT,
@@ -39,8 +39,9 @@ from synthlib.style.gatys import (
 
 
 @dataclass
-class FastStyleConfig:
-    """Training settings of the feed-forward network (Johnson et al. 2016; relative losses here)."""
+class FastStyleConfig(HoldThenDecay):
+    """Training settings of the feed-forward network (Johnson et al. 2016; relative losses here), with the long
+    runs' rate schedule (:class:`~synthlib.core.train.HoldThenDecay`; a constant rate unless asked)."""
 
     content_weight: float = 1.0
     style_weight: float = 10.0
@@ -55,12 +56,6 @@ class FastStyleConfig:
     vgg_weights: str = "offline-hed"  # which VGG weights defined the loss (for the record)
     vgg_arch: str = "vgg16"
     ema_half_life_img: float = 0.0  # > 0: also keep an EMA of the weights (saved as "net_ema", used at load)
-    # None: a constant rate (the chapter's minutes). Else the rate holds until step lr_decay_start, then falls along
-    # half a cosine to lr * lr_final at num_steps (a long run's last part, where the constant rate keeps the style
-    # loss swinging)
-    lr_final: float | None = None
-    lr_decay_start: int = 0
-    num_steps: int = 1000
 
     def __post_init__(self) -> None:
         check_lr_final("FastStyleConfig", self.lr_final)

@@ -35,12 +35,12 @@ from torch import Tensor, nn
 
 from synthlib.core import distributed as dist_utils
 from synthlib.core.config import check_choice, check_min
-from synthlib.core.train import EMA, Phase, Recipe, Trainer, check_lr_final, hold_then_decay
+from synthlib.core.train import EMA, HoldThenDecay, Phase, Recipe, Trainer, check_lr_final, hold_then_decay
 from synthlib.gan import losses
 
 
 @dataclass
-class StyleGANConfig:
+class StyleGANConfig(HoldThenDecay):
     """Training hyper-parameters of StyleGAN2 (the models have configs of their own).
 
     Defaults follow StyleGAN2 (config F) where a small CPU run does not need otherwise: Adam with
@@ -48,6 +48,8 @@ class StyleGANConfig:
     weight 2 on half the batch, mixing probability 0.9, EMA half-life 10k images with a 5 % ramp-up.
     StyleGAN2 scales the optimisers of lazily regularised networks by ``c = interval / (interval + 1)``
     (lr * c, beta ** c) so that the combined steps average out to the intended ones; so does this.
+    StyleGAN2 keeps its rates constant (the default here); a schedule
+    (:class:`~synthlib.core.train.HoldThenDecay`) moves both networks' rates together.
     """
 
     batch_size: int = 32
@@ -66,12 +68,6 @@ class StyleGANConfig:
     ada_speed_img: int = 100_000 # images over which p may go from 0 to 1
     ema_half_life_img: float = 10_000.0
     ema_rampup: float | None = 0.05
-    # None: a constant rate, as StyleGAN2 trains. Else both networks' rates hold until step lr_decay_start, then fall
-    # along half a cosine to lr * lr_final at num_steps (a long run's last part, where the averaged generator still
-    # swings with the constant rate)
-    lr_final: float | None = None
-    lr_decay_start: int = 0
-    num_steps: int = 1000
 
     def __post_init__(self) -> None:
         check_lr_final("StyleGANConfig", self.lr_final)
