@@ -43,6 +43,13 @@ Measured 2026-11-25 (session 9, commit e32a480, two threads), boxes half the tim
       --match --zero --boxes 0.5                                            26.49 / 24.26 -> 179 steps: 26.36 / 24.45
   (in between: 26.32 / 24.13, 26.34 / 24.17, 26.43 / 24.23, 25.97 / 24.11, 26.38 / 24.48): boxes gain 0.2 dB
   late, strokes lose as much and wander; no setting here learns past the fills on both.
+
+Measured 2026-12-07 (session 25, two threads, alone), the ceiling: trained on the nine held-out photos themselves
+  --seconds 600 --batch 32 --lr 2e-4 --prefill blend --fill-iters 100 --loss mse --match --zero --on-heldout
+                                                                            26.49 / 24.26 -> 832 steps: 26.57 / 24.52
+  (at 137, 275, 416, 555, 694 steps: 26.47 / 24.37, 26.43 / 24.51, 26.38 / 24.47, 26.50 / 24.50, 26.56 / 24.56;
+  the harmonic fill alone: 26.02 / 24.44). Even the very pictures it is scored on teach the network 0.08 dB on
+  strokes in ten minutes: the training photos are not what holds it back.
 """
 from __future__ import annotations
 
