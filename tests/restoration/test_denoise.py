@@ -33,6 +33,7 @@ from synthlib.restoration import (
     sigma_from_255,
 )
 from synthlib.style import resize_shorter
+from tests.lr_schedule import rates_per_step
 
 SIGMA = sigma_from_255(25)
 
@@ -168,10 +169,7 @@ def test_the_course_schedule_holds_the_rate_then_decays_it():
     net = DnCNN(DnCNN.Config(depth=3, channels=4))
     cfg = DenoiseConfig(sigma=SIGMA, lr=1e-3, batch_size=4, lr_final=0.01, lr_decay_start=3, num_steps=6)
     tr = denoise_trainer(net, NoisyBatches(_batches(size=8, n=8), SIGMA, seed=0), cfg, device="cpu", progress=False)
-    rates = []
-    for n in range(1, 7):
-        tr.fit(n)
-        rates.append(tr.phases[0].optimizer.param_groups[0]["lr"])
+    rates = [r["G"] for r in rates_per_step(tr, 6)]
     assert rates[:4] == [1e-3] * 4 and rates[3] > rates[4] > rates[5] > 1e-5
     assert DenoiseConfig().lr_final is None  # the chapter's minutes: a constant rate
     with pytest.raises(ValueError, match="lr_final"):

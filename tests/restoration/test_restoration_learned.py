@@ -40,6 +40,7 @@ from synthlib.restoration import (
     ssim,
     upscale_with,
 )
+from tests.lr_schedule import rates_per_step
 
 
 def _images(n: int, h: int, w: int, seed: int = 0) -> torch.Tensor:
@@ -304,10 +305,7 @@ def test_sr_schedule_decays_only_the_generators_rate(tmp_path):
     data = DownscaledBatches(_u8_batches(32, 32, 8), factor=4)
     cfg = SRConfig(lr=1e-3, lr_d=5e-4, batch_size=8, lr_final=0.01, lr_decay_start=3, num_steps=6, adv_weight=1e-3)
     t = sr_trainer(G, data, cfg, D=D, run_dir=tmp_path / "sr", device="cpu", progress=False)
-    rates = []
-    for n in range(1, 7):
-        t.fit(n)
-        rates.append({ph.name: ph.optimizer.param_groups[0]["lr"] for ph in t.phases})
+    rates = rates_per_step(t, 6)
     g = [r["G"] for r in rates]
     assert g[:4] == [1e-3] * 4 and g[3] > g[4] > g[5] > 1e-5
     assert all(r["D"] == 5e-4 for r in rates)

@@ -41,6 +41,7 @@ from synthlib.style import (
 )
 from synthlib.style.style_nets import ADAIN_LAYERS, AdaINDecoder, TransformerNet
 from synthlib.translation import ZipBatches
+from tests.lr_schedule import rates_per_step
 
 
 def _vgg(max_layer: str = "relu3_1") -> VGG16Features:
@@ -263,10 +264,7 @@ def test_fast_style_resume_is_exact_and_checkpoint_rebuilds(tmp_path):
 
 def test_fast_style_long_run_holds_its_rate_then_decays_it(tmp_path):
     t = _fast(tmp_path / "lr", lr=1e-3, lr_final=0.01, lr_decay_start=2, num_steps=5)
-    rates = []
-    for n in range(1, 6):
-        t.fit(n)
-        rates.append(t.phases[0].optimizer.param_groups[0]["lr"])
+    rates = [r["net"] for r in rates_per_step(t, 5)]
     assert rates[:3] == [1e-3] * 3 and rates[2] > rates[3] > rates[4] > 1e-5
     assert FastStyleConfig().lr_final is None  # the chapter's minutes: a constant rate
     with pytest.raises(ValueError, match="lr_final"):
