@@ -8,9 +8,10 @@ To keep it fast, one subprocess imports torch once and runs every script in turn
 does (``runpy`` as ``__main__``, the script's folder first on ``sys.path``, its own ``sys.argv``); one more subprocess
 runs one script for real, from another folder, to check the command line itself.
 
-The same subprocess then opens each script's run with its default options (``start(parse_args([]))``, the first thing
-``main`` does; nothing is trained) under a temporary runs root: each lands in ``runs/experiments/<name>/metrics.json``
-with its options as parameters, and ``synthlib.collect`` gathers them like notebook runs.
+The same subprocess then opens each script's run with its default options (``start_experiment(NAME,
+parse_args([]))``, the first thing ``main`` does; nothing is trained) under a temporary runs root: each lands in
+``runs/experiments/<name>/metrics.json`` with its options as parameters, and ``synthlib.collect`` gathers them like
+notebook runs.
 """
 
 from __future__ import annotations
@@ -72,17 +73,18 @@ for path in paths:
             traceback.print_exc()
             code = 1
     results[path] = [code, out.getvalue(), err.getvalue()]
-# Then each script's run with its default options, under another runs root: start(parse_args([])), no training.
+# Then each script's run with its default options, under another runs root (start_experiment(NAME, parse_args([])),
+# no training).
 os.environ["SYNTHLIB_RUNS_ROOT"] = started_root
 for path in paths:
     sys.argv = [path]
     sys.path[:] = [os.path.dirname(os.path.abspath(path))] + base_path[1:]
-    os.environ.pop("SYNTHLIB_RUN_DIR", None)  # start() sets it for the rest of its process
+    os.environ.pop("SYNTHLIB_RUN_DIR", None)  # start_experiment() sets it for the rest of its process
     try:
         module = runpy.run_path(path, run_name="experiment_check")
         args = module["parse_args"]([])
-        run = module["start"](args)
-        run.finish()  # one current run per process: the next start() replaces it, so end this one as main() would
+        run = module["start_experiment"](module["NAME"], args)
+        run.finish()  # one current run per process: the next start_experiment() replaces it, so end this one as main() would
         results[path].append({"dir": str(run.dir), "defaults": json.loads(json.dumps(vars(args), default=str))})
     except BaseException:
         results[path].append({"error": traceback.format_exc()})
@@ -132,7 +134,7 @@ def test_a_file_that_is_not_a_script_is_a_helper_that_a_script_imports(helper):
 def test_help_exits_0_and_prints_the_usage(script, checked):
     code, out, err, _ = checked[0][_rel(script)]
     assert code == 0, f"{_rel(script)} --help exited {code}:\n{err[-4000:]}"
-    assert out.startswith("usage: "), out[:500]
+    assert out.startswith(f"usage: experiments/{script.parent.name}/{script.name}"), out[:500]  # synthlib's experiment_parser
     assert "--run-dir" in out  # every experiment records its numbers in a run directory (synthlib.start_run)
 
 

@@ -20,8 +20,7 @@ import time
 
 import torch
 
-import synthlib
-from synthlib.core.runs import add_run_dir_option, start_experiment
+from synthlib.core.runs import experiment_parser, start_experiment
 from synthlib.core.train import Callback
 from synthlib.data.crops import RandomCrops
 from synthlib.data.photos import load_photo
@@ -33,30 +32,19 @@ from synthlib.translation import ZipBatches
 NAME = "adain_ema"
 
 
-class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog=f"experiments/04_style_transfer/{NAME}.py", description=__doc__,
-                                formatter_class=_Help)
+    p = experiment_parser(__file__, __doc__)
     p.add_argument("--seed", type=int, default=0, help="torch's seed and the crops' (was positional SEED)")
     p.add_argument("--half-life-img", type=float, default=800.0,
                    help="the decoder EMA's half-life in images, AdaINConfig.ema_half_life_img (was HALF_LIFE_IMG)")
     p.add_argument("--lr", type=float, default=1e-3, help="the decoder's learning rate (was LR)")
     p.add_argument("--seconds", type=float, default=240.0, help="training time budget (was SECONDS)")
-    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
-
-
-def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
-    """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    return start_experiment(NAME, args)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    run = start(args)
+    run = start_experiment(NAME, args)
     seed, hl, lr, secs = args.seed, args.half_life_img, args.lr, args.seconds
     torch.manual_seed(seed)
     vgg = load_vgg16_features("offline-hed", "cpu", max_layer="relu5_1").to(memory_format=torch.channels_last)

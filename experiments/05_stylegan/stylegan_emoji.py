@@ -45,8 +45,7 @@ import torch
 import torch.nn.functional as F
 import torchvision.utils
 
-import synthlib
-from synthlib.core.runs import add_run_dir_option, start_experiment
+from synthlib.core.runs import experiment_parser, start_experiment
 from synthlib.data import TensorBatches, from_uint8
 from synthlib.data.emoji import load_emoji_uint8
 from synthlib.gan import GANConfig, gan_trainer
@@ -59,13 +58,8 @@ from synthlib.translation.scores import StyleFIDEvaluator, style_features
 NAME = "stylegan_emoji"
 
 
-class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog=f"experiments/05_stylegan/{NAME}.py", description=__doc__,
-                                formatter_class=_Help)
+    p = experiment_parser(__file__, __doc__)
     p.add_argument("--seconds", type=float, default=150.0,
                    help="training time budget, scored after each third (was positional SECONDS, required; the "
                         "measured runs' value)")
@@ -84,16 +78,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="torch threads (was $OMP_NUM_THREADS, still read as this option's default)")
     p.add_argument("--grid", type=Path, default=None,
                    help="save 64 of G_ema's last samples as this PNG (was $SG_GRID)")
-    add_run_dir_option(p, NAME)
     args = p.parse_args(argv)
     if args.augment == "none":
         args.augment = ""
     return args
-
-
-def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
-    """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    return start_experiment(NAME, args)
 
 
 class SGT(StyleGANGenerator):  # sgt: the same G with a tanh on its output (range [-1, 1] like the data)
@@ -107,7 +95,7 @@ def to32(u8):  # uint8 N x 3 x 64 x 64 -> uint8 32 x 32 (area average)
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    run = start(args)
+    run = start_experiment(NAME, args)
     torch.set_num_threads(args.threads)
     secs, gk, dk = args.seconds, args.generator, args.discriminator
     policy = args.augment

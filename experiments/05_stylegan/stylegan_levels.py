@@ -25,35 +25,23 @@ import argparse
 
 import torch
 
-import synthlib
-from synthlib.core.runs import add_run_dir_option, start_experiment
+from synthlib.core.runs import experiment_parser, start_experiment
 from synthlib.sample import load_generator
 from synthlib.stylegan import StyleGANGenerator
 
 NAME = "stylegan_levels"
 
 
-class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog=f"experiments/05_stylegan/{NAME}.py", description=__doc__,
-                                formatter_class=_Help)
+    p = experiment_parser(__file__, __doc__)
     p.add_argument("--checkpoint", default="runs/05_stylegan/checkpoint.pt",
                    help="a StyleGAN checkpoint whose generator to read (was the optional positional CHECKPOINT)")
-    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
-
-
-def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
-    """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    return start_experiment(NAME, args)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    run = start(args)
+    run = start_experiment(NAME, args)
     torch.set_num_threads(1)
     torch.manual_seed(0)
     G = load_generator(args.checkpoint, device="cpu")[0]

@@ -77,8 +77,7 @@ import torch
 import torchvision.utils
 from torch import nn
 
-import synthlib
-from synthlib.core.runs import add_run_dir_option, start_experiment
+from synthlib.core.runs import experiment_parser, start_experiment
 from synthlib.data import TensorBatches, from_uint8, load_fashion_mnist_uint8
 from synthlib.gan import GANConfig, gan_trainer
 from synthlib.gan.dcgan import DCGANDiscriminator, DCGANGenerator
@@ -99,13 +98,8 @@ from synthlib.stylegan import (
 NAME = "stylegan_pairs"
 
 
-class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog=f"experiments/05_stylegan/{NAME}.py", description=__doc__,
-                                formatter_class=_Help)
+    p = experiment_parser(__file__, __doc__)
     run = p.add_argument_group("the pair and its recipe (the old positional arguments)")
     run.add_argument("--seconds", type=float, default=90.0,
                      help="training time budget, scored after each third (was SECONDS, required; the usage "
@@ -162,13 +156,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                      help="the DCGAN discriminator's normalisation (was $SG_DC_NORM)")
     env.add_argument("--const-z", action="store_true",
                      help="not StyleGAN: add a learned map of w to G's constant 4x4 input (was $SG_CONST_Z)")
-    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
-
-
-def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
-    """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    return start_experiment(NAME, args)
 
 
 class SGT(StyleGANGenerator):
@@ -211,7 +199,7 @@ def _fmt(values):
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    run = start(args)
+    run = start_experiment(NAME, args)
     torch.set_num_threads(args.threads)
     secs, gk, dk, lr, b1, b2 = args.seconds, args.generator, args.discriminator, args.lr, args.beta1, args.beta2
     torch.manual_seed(0)

@@ -42,7 +42,7 @@ from typing import Any
 import torch
 
 from synthlib import restoration as R
-from synthlib.core.runs import add_run_dir_option, runs_root, start_experiment
+from synthlib.core.runs import experiment_parser, runs_root, start_experiment
 from synthlib.data.crops import RandomCrops
 from synthlib.data.photos import load_photo, photo_names
 from synthlib.restoration.burst import (
@@ -60,12 +60,8 @@ from synthlib.style import resize_shorter
 NAME = "burst_sr"
 
 
-class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=_Help)
+    p = experiment_parser(__file__, __doc__)
     p.add_argument("--seconds", type=float, default=60.0, help="training time of each network")
     p.add_argument("--frames", type=int, nargs="+", default=[1, 2, 4, 8], help="burst lengths K of the BurstSR models")
     p.add_argument("--size", type=int, default=192, help="side of the held-out photos' centre crops")
@@ -79,12 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     p.add_argument("--json", type=Path, default=None, help="default: runs/experiments/burst_sr.json")
-    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
-
-
-def start(args: argparse.Namespace) -> Any:
-    return start_experiment(NAME, args)
 
 
 class _FirstFrame:
@@ -105,7 +96,7 @@ class _FirstFrame:
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
-    run = start(args)
+    run = start_experiment(NAME, args)
     torch.set_num_threads(args.threads)
     kmax = max(args.frames)
     names = photo_names("heldout")

@@ -58,7 +58,7 @@ from typing import Any
 import torch
 
 from synthlib import restoration as R
-from synthlib.core.runs import add_run_dir_option, start_experiment
+from synthlib.core.runs import experiment_parser, start_experiment
 from synthlib.data.crops import RandomCrops
 from synthlib.data.photos import photo_names, training_photo_names
 from synthlib.restoration.denoise import DenoiseConfig, NoisyBatches, denoise_trainer, denoise_with
@@ -67,12 +67,8 @@ from synthlib.restoration.drunet_net import DenoiseUNet
 NAME = "denoiser_unet"
 
 
-class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=_Help)
+    p = experiment_parser(__file__, __doc__)
     p.add_argument("--seconds", type=float, default=600.0, help="training time of each network")
     p.add_argument("--steps", type=int, default=None,
                    help="train each network for this many steps instead of --seconds (a fixed amount of work, so "
@@ -101,18 +97,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bm3d", action=argparse.BooleanOptionalAction, default=True, help="score BM3D too (about 30 s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
-    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
-
-
-def start(args: argparse.Namespace) -> Any:
-    return start_experiment(NAME, args)
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
     from synthlib.course_weights.image_to_image import _heldout_noisy
 
-    run = start(args)
+    run = start_experiment(NAME, args)
     torch.set_num_threads(args.threads)
     photos, noisy = _heldout_noisy(False)
     sigma = R.sigma_from_255(25)

@@ -41,9 +41,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-import synthlib
 from synthlib import restoration as R
-from synthlib.core.runs import add_run_dir_option, start_experiment
+from synthlib.core.runs import experiment_parser, start_experiment
 from synthlib.data.crops import RandomCrops
 from synthlib.data.photos import load_photo, photo_names
 from synthlib.restoration import biharmonic_fill, harmonic_fill
@@ -55,13 +54,8 @@ from inpaint_common import crop_pool, dihedral, train_timed  # noqa: E402
 NAME = "inpaint_mixer"
 
 
-class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog=f"experiments/06_restoration/{NAME}.py", description=__doc__,
-                                formatter_class=_Help)
+    p = experiment_parser(__file__, __doc__)
     p.add_argument("--seconds", type=float, default=180.0,
                    help="training time budget (was positional SECONDS, required; the measured run's value)")
     p.add_argument("--pool", type=int, default=1024,
@@ -72,13 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--width", type=int, default=32, help="the mixer's channels (was WIDTH, required)")
     p.add_argument("--full-pictures", action="store_true",
                    help="compute the pool's fills on whole 192 px pictures, then cut 64 px tiles (was $MIX_FULL)")
-    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
-
-
-def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
-    """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    return start_experiment(NAME, args)
 
 
 class Mixer(nn.Module):
@@ -100,7 +88,7 @@ class Mixer(nn.Module):
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    run = start(args)
+    run = start_experiment(NAME, args)
     secs, pool_n, batch, lr, width = args.seconds, args.pool, args.batch, args.lr, args.width
     torch.manual_seed(0)
     size, crop, iters = 192, 64, 100

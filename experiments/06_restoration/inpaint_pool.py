@@ -39,9 +39,8 @@ from pathlib import Path
 
 import torch
 
-import synthlib
 from synthlib import restoration as R
-from synthlib.core.runs import add_run_dir_option, start_experiment
+from synthlib.core.runs import experiment_parser, start_experiment
 from synthlib.data.photos import load_photo, photo_names
 from synthlib.restoration import InpaintUNet
 from synthlib.restoration import inpaint_net as restore
@@ -53,13 +52,8 @@ from inpaint_common import crop_pool, dihedral, train_timed  # noqa: E402
 NAME = "inpaint_pool"
 
 
-class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog=f"experiments/06_restoration/{NAME}.py", description=__doc__,
-                                formatter_class=_Help)
+    p = experiment_parser(__file__, __doc__)
     p.add_argument("--seconds", type=float, default=180.0,
                    help="training time budget (was positional SECONDS, required; the usage example's value)")
     p.add_argument("--pool", type=int, default=1024, help="training crops in the pool (was POOL, required)")
@@ -69,18 +63,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the U-Net's base channels (was the first of $UNET=base,depth,max_channels)")
     p.add_argument("--depth", type=int, default=4, help="the U-Net's levels (was the second of $UNET)")
     p.add_argument("--max-channels", type=int, default=128, help="the U-Net's widest layer (was the third of $UNET)")
-    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
-
-
-def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
-    """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    return start_experiment(NAME, args)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    run = start(args)
+    run = start_experiment(NAME, args)
     secs, pool_n, batch, lr = args.seconds, args.pool, args.batch, args.lr
     torch.manual_seed(0)
     size, crop, iters = 192, 64, 100

@@ -58,9 +58,8 @@ import time
 
 import torch
 
-import synthlib
 from synthlib import restoration as R
-from synthlib.core.runs import add_run_dir_option, start_experiment
+from synthlib.core.runs import experiment_parser, start_experiment
 from synthlib.core.train import Trainer
 from synthlib.data.crops import RandomCrops
 from synthlib.data.photos import load_photo, photo_names
@@ -72,13 +71,8 @@ NAME = "inpaint_refine"
 PREFILLS = {"pp": "harmonic", "bh": "biharmonic", "blend": "blend", "zeros": "zeros"}
 
 
-class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog=f"experiments/06_restoration/{NAME}.py", description=__doc__,
-                                formatter_class=_Help)
+    p = experiment_parser(__file__, __doc__)
     p.add_argument("--seconds", type=float, default=180.0,
                    help="training time budget, scored after each sixth (was positional SECONDS, required; every "
                         "old positional argument without a default now defaults to the old usage example's value)")
@@ -105,18 +99,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--on-heldout", action="store_true",
                    help="train on crops of the nine held-out photos themselves (a ceiling, not a result: what the "
                         "network learns when it has seen the very pictures it is scored on)")
-    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
-
-
-def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
-    """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    return start_experiment(NAME, args)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    run = start(args)
+    run = start_experiment(NAME, args)
     secs, crop, batch, lr = args.seconds, args.crop, args.batch, args.lr
     base, depth, maxc = args.base_channels, args.depth, args.max_channels
     prefill = PREFILLS[args.prefill]

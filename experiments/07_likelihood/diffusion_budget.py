@@ -31,19 +31,14 @@ import torch
 matplotlib.use("agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-import synthlib  # noqa: E402
 from synthlib import plots  # noqa: E402
-from synthlib.core.runs import add_run_dir_option, start_experiment  # noqa: E402
+from synthlib.core.runs import experiment_parser, start_experiment  # noqa: E402
 from synthlib.data import TensorBatches, from_uint8, load_fashion_mnist_uint8  # noqa: E402
 from synthlib.likelihood import DiffusionConfig, denoiser_trainer, generate  # noqa: E402
 from synthlib.likelihood.networks import DiffusionUNet  # noqa: E402
 from synthlib.metrics.fid import FIDEvaluator, per_class_accuracy  # noqa: E402
 
 NAME = "diffusion_budget"
-
-
-class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
 
 
 def _channels(text: str) -> tuple[int, ...]:
@@ -54,8 +49,7 @@ def _channels(text: str) -> tuple[int, ...]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog=f"experiments/07_likelihood/{NAME}.py", description=__doc__,
-                                formatter_class=_Help)
+    p = experiment_parser(__file__, __doc__)
     p.add_argument("--process", choices=("diffusion", "flow"), default="flow",
                    help="what the U-Net learns: denoising diffusion or flow matching (was positional PROCESS, "
                         "required; the default is the old usage example's)")
@@ -67,18 +61,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the U-Net's channels per level, comma-separated (was CHANNELS)")
     p.add_argument("--patch", type=int, default=2, help="the U-Net's patch stem size (was PATCH)")
     p.add_argument("--steps", type=int, default=20, help="sampling steps (network evaluations) (was STEPS)")
-    add_run_dir_option(p, NAME)
     return p.parse_args(argv)
-
-
-def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
-    """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    return start_experiment(NAME, args)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    run = start(args)
+    run = start_experiment(NAME, args)
     process, seconds = args.process, args.seconds
     batch, lr, chans, patch, steps = args.batch, args.lr, args.channels, args.patch, args.steps
     torch.manual_seed(0)

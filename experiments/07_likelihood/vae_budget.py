@@ -23,9 +23,8 @@ import time
 
 import torch
 
-import synthlib
 from synthlib import likelihood as dm
-from synthlib.core.runs import add_run_dir_option, start_experiment
+from synthlib.core.runs import experiment_parser, start_experiment
 from synthlib.data import TensorBatches, from_uint8, load_fashion_mnist_uint8
 from synthlib.likelihood.networks import ConvVAE
 from synthlib.metrics.fid import FIDEvaluator, classifier_features
@@ -35,25 +34,14 @@ from synthlib.sample import sample
 NAME = "vae_budget"
 
 
-class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog=f"experiments/07_likelihood/{NAME}.py", description=__doc__,
-                                formatter_class=_Help)
-    add_run_dir_option(p, NAME)
+    p = experiment_parser(__file__, __doc__)
     return p.parse_args(argv)
-
-
-def start(args: argparse.Namespace) -> synthlib.core.runs.Run:
-    """The run directory (``--run-dir``, else ``$SYNTHLIB_RUN_DIR``, else runs/experiments/NAME) and its run."""
-    return start_experiment(NAME, args)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    run = start(args)
+    run = start_experiment(NAME, args)
     train_u8, _ = load_fashion_mnist_uint8("train")
     test_u8, _ = load_fashion_mnist_uint8("test")
     real = from_uint8(test_u8[:1000])

@@ -25,6 +25,7 @@ before it creates or writes anything.
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import datetime as _dt
 import json
@@ -369,6 +370,20 @@ def collect(root: str | Path | None = None, pattern: str = "**/metrics.json"):
     table = pd.DataFrame(rows)
     table.attrs["failed"] = failed
     return table
+
+
+class _ExperimentHelp(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """--help keeps the script's docstring as written and shows each option's default."""
+
+
+def experiment_parser(script: str | os.PathLike, doc: str | None) -> argparse.ArgumentParser:
+    """An experiment script's argument parser: ``experiments/<chapter>/<name>.py`` as its program name, its docstring
+    ``doc`` as the description, and ``--run-dir`` (see :func:`start_experiment`, called with the script's name)."""
+    path = Path(script)
+    parser = argparse.ArgumentParser(prog=f"experiments/{path.parent.name}/{path.name}", description=doc,
+                                     formatter_class=_ExperimentHelp)
+    add_run_dir_option(parser, path.stem)
+    return parser
 
 
 def add_run_dir_option(parser: Any, name: str) -> None:
