@@ -433,7 +433,7 @@ def test_shipped_inpainter_loads_matches_its_sha_and_beats_biharmonic(monkeypatc
 
 def test_shipped_adain_decoder_loads_matches_its_sha_and_stylises(monkeypatch):
     """The shipped AdaIN decoder with a painting it never trained on (Starry Night) on a held-out photo: its Gram
-    style loss is below the photo's own and below colour matching's (chapter 4's baseline)."""
+    style loss is below the photo's own and well below colour matching's (chapter 4's baseline)."""
     from synthlib.data.photos import load_photo
     from synthlib.nn.vgg import load_vgg16_features
     from synthlib.style import adain_transfer, load_style_model, match_colors, transfer_scores
@@ -445,5 +445,6 @@ def test_shipped_adain_decoder_loads_matches_its_sha_and_stylises(monkeypatch):
     score = lambda x: transfer_scores(vgg, x, photo, style)["style"]  # noqa: E731
     ours = score(adain_transfer(model.net, model.vgg, photo, style).cpu())
     untouched, recoloured = score(photo), score(match_colors(photo, style))
-    # measured 0.48 against 0.67 and 0.55: relu2_1 statistics carry palette and fine texture, not brush strokes
-    assert ours < 0.8 * untouched and ours < recoloured, (ours, untouched, recoloured)
+    # measured 0.31 against 0.67 and 0.55 for the relu3_1 decoder; the relu2_1 build it replaced scored 0.48, which
+    # carries palette and fine texture but not brush strokes, and would fail the second bound
+    assert ours < 0.8 * untouched and ours < 0.7 * recoloured, (ours, untouched, recoloured)
