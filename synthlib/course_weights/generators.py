@@ -217,8 +217,9 @@ def _stylegan_build(r: Recipe, tiny: bool) -> Any:
     # (67 CPU-minutes on one thread, 5 steps/s) watched recall 0.06 / 0.25 / 0.47 / 0.66 at 2.5k / 7.5k / 12.5k / 20k
     # (1,000 samples) and shipped FID 3.87, recall 0.45. This one (2026-12-07, two threads, alone, 11-14 steps/s: no
     # path-length pass) watched FID 37.1 / 16.5 / 10.0 / 4.5 / 2.5 / 2.3 / 2.1 at 2.5k / 7.5k / 12.5k / 20k / 25k / 30k /
-    # 40k (1,000 samples) and scored FID 1.50, recall 0.60 (5,000). At 22,000 steps, after the 32 minutes that chapter
-    # 2's course DCGAN trained (FID 3.30, recall 0.77), it scored FID 3.24, recall 0.44 on the same ruler.
+    # 40k (1,000 samples) and scored FID 1.50, recall 0.60 (5,000). At 22,000 steps (1,903 s) it scored FID 3.24,
+    # recall 0.44 on the same ruler; chapter 2's course DCGAN (3.30, 0.77) needs about 21 minutes on that machine
+    # (39 steps/s; its manifest's 1,968 s were on a busier one), so at equal time the DCGAN is still ahead.
     cfg = StyleGANConfig(batch_size=r.batch_size, lr=2.5e-3, r1_gamma=0.01, pl_weight=0.0, mixing_prob=0.0,
                          augment="", ema_half_life_img=100 if tiny else 20_000)
     data = TensorBatches(_fashion_u8(), batch_size=r.batch_size, seed=r.seed, transform=lambda u8: pad_to_32(from_uint8(u8)))
