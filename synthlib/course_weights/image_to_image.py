@@ -141,7 +141,7 @@ _register(Recipe(
     description="chapter 4's AdaIN decoder (from relu3_1, width 0.5) for any style, trained on crops of the training "
                 "photos and the training paintings (offline HED VGG16), decoder_ema; content and style loss on the "
                 "held-out photos at 192 px with Starry Night, a painting it never saw, against colour matching",
-    kind="adain", steps=14_000, batch_size=8, seed=0,  # 2.5 steps/s on the 2-core CPU, alone: about 95 min
+    kind="adain", steps=14_000, batch_size=8, seed=0,  # 2.4-2.9 steps/s on the 2-core CPU, alone: 88 min
     build=_adain_build, score=_adain_score, watch=_adain_score, goals=STYLE_GOALS,
     export=("decoder_ema",),
     default_profile={"content": 0.682, "style": 0.339, "colour_match_style": 0.510, "steps": 359, "train_seconds": 240,
