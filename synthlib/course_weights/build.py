@@ -25,6 +25,7 @@ from synthlib.course_weights.manifest import (
     _update_manifest,
     hardware,
     list_weights,
+    load_checkpoint,
     read_manifest,
     sha256_file,
     verify,
@@ -254,6 +255,52 @@ def export(recipe: Recipe, trainer: Any, clock: Clock, *, folder: Path, tiny: bo
     _update_manifest(folder, recipe.name, entry)
     log(f"exported {path} ({entry['bytes'] / 1e6:.2f} MB, {entry['dtype']}, sha256 {entry['sha256'][:16]}...); "
         f"metrics {_fmt(metrics)}; default profile {_fmt(default)}; beats it on {entry['beats_default_profile']}")
+    for dependent in [r for r in RECIPES.values() if r.prior == recipe.name and r.name in read_manifest(folder)]:
+        log(f"course:{dependent.name} uses this network: rescoring it")
+        export_with_prior(dependent, tiny=tiny, folder=folder, echo=log.echo)  # its entry must name the new file's SHA
+    return entry
+
+
+def export_with_prior(recipe: Recipe, *, steps: int | None = None, tiny: bool = False,
+                      folder: str | os.PathLike | None = None, echo: bool = False) -> dict[str, Any]:
+    """A recipe with a ``prior`` (no network of its own): train the prior if it is not built in ``folder``, then
+    score the prior's network with this recipe's metrics and write an entry that points at the prior's file (same
+    SHA-256, same training record) with its own description, kind, scores and command."""
+    folder = Path(folder) if folder is not None else weights_dir()
+    prior_entry = read_manifest(folder).get(recipe.prior)
+    if prior_entry is None:
+        prior_entry = train(recipe.prior, steps=steps, tiny=tiny, folder=folder, echo=echo)
+        if prior_entry is None:  # pragma: no cover - train() without stop_at always exports
+            raise CheckpointError(f"course:{recipe.prior} did not finish; run `{command(recipe.prior)}` again")
+    run_dir = runs_dir() / recipe.name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = _Log(run_dir / "train.log", echo)
+    ckpt = load_checkpoint(recipe.prior, folder=folder)
+    models = {"G_ema": ckpt_io.rebuild(ckpt["models"]["G_ema"]).eval()}
+    t0 = time.perf_counter()
+    metrics = recipe.score(models, tiny)
+    log(f"{recipe.name}: course:{recipe.prior}'s network scored in {time.perf_counter() - t0:.0f} s: {_fmt(metrics)}")
+    default = dict(recipe.default_profile)
+    own = ("description", "chapter", "kind", "command", "metrics", "metrics_fp32", "default_profile",
+           "beats_default_profile", "notes", "tiny", "date")
+    entry = {k: v for k, v in prior_entry.items() if k not in own}
+    entry.update({
+        "description": recipe.description,
+        "chapter": f"notebooks/{recipe.chapter}.ipynb",
+        "kind": recipe.kind,
+        "prior": recipe.prior,
+        "command": command(recipe.name),
+        "metrics": metrics,
+        "default_profile": default,
+        "beats_default_profile": _beats(metrics, default, recipe.goals),
+        "notes": recipe.notes,
+        "tiny": tiny,
+        "date": _now(),
+    })
+    ordered = {k: entry[k] for k in ("description", "chapter", "kind", "prior") if k in entry}
+    _update_manifest(folder, recipe.name, {**ordered, **entry})
+    log(f"wrote the manifest entry course:{recipe.name} (file {entry['file']}); beats the default profile on "
+        f"{entry['beats_default_profile']}")
     return entry
 
 
@@ -271,6 +318,8 @@ def train(name: str, *, steps: int | None = None, tiny: bool = False, run_dir: s
     entry, or None when stopped early.
     """
     recipe = get_recipe(name)
+    if recipe.prior is not None:
+        return export_with_prior(recipe, steps=steps, tiny=tiny, folder=folder, echo=echo)
     num_steps = steps if steps is not None else (recipe.tiny_steps if tiny else recipe.steps)
     run_dir = Path(run_dir) if run_dir is not None else runs_dir() / recipe.name
     folder = Path(folder) if folder is not None else weights_dir()

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from synthlib.course_weights.recipes import (
+    RECIPES,
     Recipe,
     _register,
     chapter_settings,
@@ -287,33 +288,16 @@ _register(Recipe(
 ))
 
 
-# inpaint: chapter 6's gated U-Net that mixes and corrects the harmonic and biharmonic fills (pixel loss)
-# Not built yet, and this recipe should change before it is: a run on 2026-12-06 (1.1 steps/s on the 2-core CPU,
-# alone) watched strokes / boxes PSNR 26.53 / 24.50 at 1,000 steps and 26.45 / 24.42 at 2,000 (stopped there),
-# against 26.49 / 24.26 for the mean of the two fills it starts from and 26.48 / 24.29 for the chapter's two-minute
-# run. Crops at every scale (as the denoise and sr-x4 recipes; 2026-12-06, 4,000 steps, about an hour) did not change
-# that: strokes 26.43..26.51 and boxes 24.38..24.51 at every 500 steps. Hours of the pixel loss on 26 training photos
-# learn nothing past the fills (its +1.9 dB over biharmonic on boxes is the harmonic fill's, not learned), as
-# chapter 6's minutes and experiments/06_restoration already showed; the next recipe needs another training signal.
-# Nor would more photos help: trained on the nine held-out photos themselves for ten minutes (832 steps of 32 crops;
-# inpaint_refine.py --on-heldout, 2026-12-07, alone) the same network gained only 0.08 dB on strokes (26.57) and
-# 0.26 on boxes (24.52) over its start. The issue's goal, 1 dB over biharmonic on strokes (27.14), is 0.65 dB past it.
-def _inpaint_build(r: Recipe, tiny: bool) -> Any:
-    from synthlib.data.crops import RandomCrops
-    from synthlib.restoration.chapter import RestorationSettings
-    from synthlib.restoration.inpaint_net import InpaintUNet
-    from synthlib.restoration.learned import InpaintConfig, MaskedBatches, inpaint_trainer
-
-    size, crop = (32, 32) if tiny else (192, 64)  # the held-out photos' side; the chapter's crops
-    unet = chapter_settings(RestorationSettings, tiny).unet  # chapter 6's U-Net: base 24, depth 4, max 128 channels
-    G = InpaintUNet(InpaintUNet.Config(conv="gated", prefill="blend", fill_iters=10 if tiny else 100, **unet))
-    with torch.no_grad():  # as in the chapter: the mix and the correction start at 0, the network at the fills' mean
-        G.last.conv.weight.zero_()
-    cfg = InpaintConfig(lr=2e-4, betas=(0.9, 0.999), batch_size=r.batch_size, pixel_loss="mse",
-                        ema_half_life_img=100 if tiny else 20_000)
-    at_scale = (min(1.0, 0.8 * crop / size), min(1.0, 1.25 * crop / size))  # crops at the held-out photos' scale
-    crops = RandomCrops("train", crop=crop, n=10**6, seed=r.seed, scale=at_scale).batches(r.batch_size)
-    return inpaint_trainer(G, MaskedBatches(crops, seed=r.seed, reference=size), cfg, progress=False)
+# inpaint: plug-and-play (synthlib.restoration.pnp) with course:denoise's network as the prior; no network of its own.
+# Chapter 6's own inpainting network (the gated U-Net on the harmonic and biharmonic fills, pixel loss) learned nothing
+# past the fills it starts from in hours: its recipe (4,000 steps of 32 crops, about an hour, 2026-12-06) watched
+# strokes / boxes 26.43..26.53 / 24.38..24.51 dB against 26.49 / 24.26 for the fills' mean, and trained on the nine
+# held-out photos themselves for ten minutes it gained 0.08 dB on strokes (experiments/06_restoration/
+# inpaint_refine.py). A denoiser's loss is dense (every pixel's noise is a target), so the same photos teach it far
+# more; used as the prior of plug-and-play inpainting (settings chosen on training photos: experiments/
+# 06_restoration/pnp_inpaint.py) it gains +1.01 dB over biharmonic on the held-out strokes and +1.74 on boxes, where
+# the U-Net gained 0.35 / 1.8 (the fills' mean). `make weights NAME=inpaint` trains the denoiser if it is not built,
+# then scores (2026-12-07).
 
 
 @functools.lru_cache(maxsize=2)
@@ -349,19 +333,19 @@ def _inpaint_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]
 
 _register(Recipe(
     name="inpaint", chapter="06_restoration",
-    description="chapter 6's gated-convolution U-Net (base 24, depth 4) that mixes and corrects the harmonic and "
-                "biharmonic fills, pixel (MSE) loss, on 64 px crops of the training photos, G_ema; PSNR/SSIM on the "
-                "held-out photos with strokes and boxes, against biharmonic on the same holes",
-    kind="inpaint", steps=4_000, batch_size=32, seed=0,  # 1.1 steps/s on the 2-core CPU, alone: 1 h
-    build=_inpaint_build, score=_inpaint_score, watch=_inpaint_score,
+    description="plug-and-play inpainting: the course denoiser (course:denoise, the same file) as the prior, from the "
+                "mean of the harmonic and biharmonic fills, 20 steps at half size then 4 at full size, contrast gain 1.25; "
+                "PSNR/SSIM on the held-out photos with strokes and boxes, against biharmonic on the same holes",
+    kind="inpaint", steps=RECIPES["denoise"].steps, batch_size=RECIPES["denoise"].batch_size, seed=RECIPES["denoise"].seed,
+    build=RECIPES["denoise"].build, score=_inpaint_score, prior="denoise",
     goals={"psnr": "higher", "strokes_gain_over_biharmonic": "higher", "boxes_gain_over_biharmonic": "higher"},
     default_profile={"strokes_psnr": 26.48, "strokes_biharmonic_psnr": 26.14, "boxes_biharmonic_psnr": 22.50,
                      "strokes_gain_over_biharmonic": 0.34, "steps": 85, "train_seconds": 120,
                      "source": "notebooks/06_restoration.ipynb, its default-profile run (2026-12-05): "
                                "the U-Net on the fills, pixel loss, 85 steps in 120 s; biharmonic on the same holes"},
-    checkpoint_every=250, log_every=50, watch_every=1000, tiny_steps=4,
-    notes="the chapter's default network and recipe (Adam 2e-4, betas 0.9/0.999, MSE, batch 2 x 16) for 47 times its "
-          "steps; EMA half-life 20,000 images; the issue's goal is at least 1 dB over biharmonic",
+    tiny_steps=4,
+    notes="no training of its own: course:denoise's network and training record, used by synthlib.restoration.pnp "
+          "(PNP_DEFAULTS, chosen on nine training photos); the issue's goal is at least 1 dB over biharmonic",
 ))
 
 

@@ -106,13 +106,15 @@ def verify(name: str, folder: str | os.PathLike | None = None) -> Path:
     folder = Path(folder) if folder is not None else weights_dir()
     entry = _entry(name, folder)
     path = folder / entry["file"]
+    # a name that uses another's network (a prior) is rebuilt by rebuilding that one, which rescores this one too
+    rebuild = f"`{command(entry['prior'])}` (which rescores course:{name})" if entry.get("prior") else f"`{command(name)}`"
     if not path.is_file():
         raise CheckpointError(f"{path} is missing (course:{name}): restore it from git "
-                              f"(git checkout -- {path.name}) or rebuild it with `{command(name)}`")
+                              f"(git checkout -- {path.name}) or rebuild it with {rebuild}")
     actual = sha256_file(path)
     if actual != entry["sha256"]:
         raise CheckpointError(f"{path} is corrupt (course:{name}): its SHA-256 is {actual[:16]}..., the manifest "
-                              f"expects {entry['sha256'][:16]}...; restore it from git or rebuild it with `{command(name)}`")
+                              f"expects {entry['sha256'][:16]}...; restore it from git or rebuild it with {rebuild}")
     return path
 
 

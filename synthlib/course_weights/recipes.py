@@ -55,6 +55,9 @@ class Recipe:
     default_profile: the chapter's default-profile numbers, with their ``"source"``.
     export:  the trainer's models that ship (the averaged generator).
     threads: torch threads while training (None: torch's default).
+    prior:   another name whose trained network this one uses as it is (plug-and-play inpainting uses the
+             denoiser): no training of its own; its manifest entry points at the prior's file and training record,
+             with its own scores. ``build``, ``steps`` and ``batch_size`` are the prior's.
     """
 
     name: str
@@ -76,6 +79,7 @@ class Recipe:
     watch_every: int = 5000
     tiny_steps: int = 6
     notes: str = ""
+    prior: str | None = None
 
     @property
     def images(self) -> int:

@@ -1,4 +1,5 @@
-"""Inpaint one photo with the network of an 'inpaint' checkpoint (chapter 6) or course:inpaint.
+"""Inpaint one photo with the network of an 'inpaint' checkpoint (chapter 6) or course:inpaint (plug-and-play
+inpainting with the course denoiser as the prior: synthlib.restoration.pnp).
 
 MASK is an image of the same size whose white pixels (grey level above half) are missing. Any size: the
 picture is processed in overlapping tiles (only those with missing pixels), so memory depends on --tile,
@@ -16,7 +17,7 @@ from synthlib.core.errors import UserError
 from synthlib.restoration.verb_common import load_restorer, prepare_output
 
 NAME = "inpaint"
-HELP = "fill the missing pixels of a photo with a trained inpainting network"
+HELP = "fill the missing pixels of a photo with a trained inpainting network or course:inpaint (a denoiser as the prior)"
 
 
 def register(p: argparse.ArgumentParser) -> None:
