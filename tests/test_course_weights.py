@@ -279,6 +279,8 @@ def test_describe_gives_the_entry_and_the_command(weights, tmp_path):
     assert text.endswith("reproduce: make weights NAME=dcgan-fashion") and text.count("\n") == 1
     with pytest.raises(CheckpointError, match="not built yet.*make weights NAME=dcgan-fashion"):
         cw.describe("dcgan-fashion", tmp_path / "empty")
+    _, text = cw.describe("inpaint")  # no network of its own: the text says whose steps these are
+    assert "course:denoise's, trained for" in text and text.endswith("reproduce: make weights NAME=inpaint")
 
 
 def test_name_resolution():

@@ -155,7 +155,7 @@ trainer = gan_trainer(G, D, TensorBatches(real, batch_size=16, seed=0), GANConfi
                       lr_d=2e-3, ema_half_life_img=200), kind="dcgan", device="cpu", progress=False, log_every=5)
 view = LiveView(samples_preview(16, seed=1), title="live check", every_s=0.5, max_share=0.2)
 view.attach(trainer)
-trainer.fit(max_seconds=4)
+trainer.fit(max_seconds=8)  # a frame costs ~0.5 s on a slow 2-core CPU, so max_share=0.2 gives one every ~2.5 s there
 print("live", view.live, "frames", view.draws)"""
 
 

@@ -62,7 +62,8 @@ def describe(name: str, folder: str | os.PathLike | None = None) -> tuple[dict[s
     entry = read_manifest(folder).get(name)
     if entry is None:
         raise CheckpointError(f"course:{name} is not built yet: run `{command(name)}`")
-    text = (f"course:{name}: {entry['steps']:,} steps x {entry['batch_size']} images, "
+    trained = "" if not entry.get("prior") else f"no network of its own, course:{entry['prior']}'s, trained for "
+    text = (f"course:{name}: {trained}{entry['steps']:,} steps x {entry['batch_size']} images, "
             f"{entry['train_seconds'] / 60:.0f} min on {entry['hardware']}\nreproduce: {entry['command']}")
     return entry, text
 
