@@ -385,9 +385,10 @@ def test_latent_explorer_draws_and_follows_its_slider(page: "sync_api.Page", lab
 
     # The model buttons: from the course weights to the model "this run" trained (here an untrained one)
     panel.get_by_role("button", name="this run").click()
-    wait_for_new_picture(image, after, "clicking 'this run' on the model switch")
+    this_run = wait_for_new_picture(image, after, "clicking 'this run' on the model switch")
     panel.get_by_role("button", name="course weights").click()
-    back = wait_for_new_picture(image, pixels(image), "clicking 'course weights' again")
+    # compared with the picture before the click: read after it, the picture may already be the new one
+    back = wait_for_new_picture(image, this_run, "clicking 'course weights' again")
     assert float(abs(back - after).mean()) < 1, "back on the course weights, the explorer lost its seed"
 
 
