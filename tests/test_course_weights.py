@@ -290,7 +290,14 @@ def test_name_resolution():
         cw.resolve_name("course:nothing-like-it")
 
 
-def test_list_weights(weights, tmp_path):
+def test_list_weights(weights, tmp_path, capsys):
+    from synthlib.__main__ import main
+
+    assert main(["weights"]) == 0  # what a learner reads: the prior named, the margin over the chapter's baseline
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("course:inpaint "))
+    budget = lines[at + 1]  # each name: its description, then its budget and scores
+    assert "no network of its own: course:denoise's" in budget and "strokes_gain_over_biharmonic" in budget
     items = {i["name"]: i for i in cw.list_weights()}
     assert list(items) == list(cw.NAMES)
     for name in cw.NAMES:

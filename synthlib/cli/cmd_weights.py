@@ -15,6 +15,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def _scores(metrics: dict) -> str:
     keys = [k for k in ("fid", "kid_x1000", "precision", "recall", "psnr", "ssim") if k in metrics] or list(metrics)[:4]
+    keys += [k for k in metrics if "gain_over" in k and k not in keys]  # the margin over the chapter's baseline
     return ", ".join(f"{k} {metrics[k]:.3g}" if isinstance(metrics[k], float) else f"{k} {metrics[k]}" for k in keys)
 
 
@@ -34,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
         state = "" if e.get("available", True) else "  [not built: make weights NAME=" + e["name"] + "]"
         steps = e.get("steps")
         budget = f"{steps:,} steps" if isinstance(steps, int) else "no recipe yet"
+        if e.get("prior"):
+            budget = f"no network of its own: course:{e['prior']}'s {budget}"
         secs = e.get("cpu_seconds", e.get("train_seconds"))
         hw = str(e.get("hardware", "?")).split(", torch")[0]
         took = f", {secs / 60:.0f} CPU min on {hw}" if isinstance(secs, (int, float)) else ""

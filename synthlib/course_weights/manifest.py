@@ -189,7 +189,7 @@ def list_weights(folder: str | os.PathLike | None = None) -> list[dict[str, Any]
         }
         if e:
             item.update({k: e.get(k) for k in ("train_seconds", "cpu_seconds", "hardware", "bytes", "dtype", "date", "metrics",
-                                               "beats_default_profile", "file", "sha256")})
+                                               "beats_default_profile", "file", "sha256", "prior")})
         out.append(item)
     return out
 
