@@ -283,12 +283,12 @@ def export_with_prior(recipe: Recipe, *, steps: int | None = None, tiny: bool = 
     default = dict(recipe.default_profile)
     own = ("description", "chapter", "kind", "command", "metrics", "metrics_fp32", "default_profile",
            "beats_default_profile", "notes", "tiny", "date")
-    entry = {k: v for k, v in prior_entry.items() if k not in own}
-    entry.update({
+    entry = {
         "description": recipe.description,
         "chapter": f"notebooks/{recipe.chapter}.ipynb",
         "kind": recipe.kind,
         "prior": recipe.prior,
+        **{k: v for k, v in prior_entry.items() if k not in own},  # the file, its SHA-256 and training record
         "command": command(recipe.name),
         "metrics": metrics,
         "default_profile": default,
@@ -296,9 +296,8 @@ def export_with_prior(recipe: Recipe, *, steps: int | None = None, tiny: bool = 
         "notes": recipe.notes,
         "tiny": tiny,
         "date": _now(),
-    })
-    ordered = {k: entry[k] for k in ("description", "chapter", "kind", "prior") if k in entry}
-    _update_manifest(folder, recipe.name, {**ordered, **entry})
+    }
+    _update_manifest(folder, recipe.name, entry)
     log(f"wrote the manifest entry course:{recipe.name} (file {entry['file']}); beats the default profile on "
         f"{entry['beats_default_profile']}")
     return entry
