@@ -39,6 +39,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the decoder EMA's half-life in images, AdaINConfig.ema_half_life_img (was HALF_LIFE_IMG)")
     p.add_argument("--lr", type=float, default=1e-3, help="the decoder's learning rate (was LR)")
     p.add_argument("--seconds", type=float, default=240.0, help="training time budget (was SECONDS)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="train exactly this many steps instead of --seconds (a budget any machine reproduces)")
+    p.add_argument("--score-every", type=int, default=30, help="steps between the two decoders' style scores")
+    p.add_argument("--manifest-ruler", action="store_true",
+                   help="at the end, also score the average with course:adain's own yardstick (the held-out photos "
+                        "each at its own shape, content and style against colour matching), as its manifest's "
+                        "default_profile records the chapter's minutes")
     return p.parse_args(argv)
 
 
@@ -74,15 +81,21 @@ def main(argv: list[str] | None = None) -> None:
         print(r, flush=True)
         run.record(history=rows, last=r)
 
-    t = adain_trainer(dec, vgg, pairs, cfg, device="cpu", progress=False, callbacks=[Callback(30, score)])
+    t = adain_trainer(dec, vgg, pairs, cfg, device="cpu", progress=False, callbacks=[Callback(args.score_every, score)])
     t0 = time.time()
-    t.fit(max_seconds=secs)
+    t.fit(args.steps, max_seconds=None if args.steps else secs)
     elapsed = time.time() - t0
     print("steps", t.step, "s", elapsed)
     final = [r for r in rows if r["step"] >= t.step - 100]
     span = {f"{name}_{fn.__name__}": fn(r[name] for r in final if name in r)
             for name in ("raw", "ema") for fn in (min, max) if any(name in r for r in final)}
     run.record(steps=t.step, train_seconds=elapsed, final_100_steps=span)
+    if args.manifest_ruler:
+        from synthlib.course_weights import get_recipe
+
+        ruler = get_recipe("adain").score({"decoder_ema": t.emas.get("decoder_ema").model}, False)
+        print("course:adain's yardstick:", ruler, flush=True)
+        run.record(manifest_ruler=ruler)
 
 
 if __name__ == "__main__":

@@ -294,7 +294,7 @@ class FIDEvaluator:
         self.device = _pick_device(device)
         self.batch_size, self.kid_subset_size, self.seed = batch_size, kid_subset_size, seed
         self.num_real = len(real_images)
-        self.features = ClassifierFeatures(load_fashion_classifier(self.device))
+        self.features = self._load_features(self.device)
         passthrough = _Passthrough(self.features.num_features)
         self.fid = FrechetInceptionDistance(feature=passthrough, reset_real_features=False).to(self.device)
         with warnings.catch_warnings():  # "KID will save all extracted features in buffer": 128-d, that is fine
@@ -304,6 +304,11 @@ class FIDEvaluator:
                 feature=passthrough, subsets=kid_subsets, subset_size=1, reset_real_features=False
             ).to(self.device)
         self._update(real_images, real=True)
+
+    def _load_features(self, device: torch.device) -> nn.Module:
+        """The feature module (a ``num_features`` attribute; images -> float64 features): the Fashion-MNIST
+        classifier's. A subclass with another feature space overrides this, and nothing else of ``__init__``."""
+        return ClassifierFeatures(load_fashion_classifier(device))
 
     @torch.no_grad()
     def _update(self, images: Tensor, real: bool) -> None:

@@ -67,15 +67,12 @@ true images) on the test split.
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 from typing import Literal, overload
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torchmetrics.functional.image import structural_similarity_index_measure
-from torchmetrics.image.fid import FrechetInceptionDistance
-from torchmetrics.image.kid import KernelInceptionDistance
 
 from synthlib.core.config import check_choice
 from synthlib.data.pixels import from_uint8, to_unit
@@ -83,7 +80,6 @@ from synthlib.metrics.fid import (
     ClassifierFeatures,
     FIDEvaluator,
     _batches,
-    _Passthrough,
     _pick_device,
     load_verified_weights,
 )
@@ -289,25 +285,15 @@ class StyleFIDEvaluator(FIDEvaluator):
         device: str | torch.device | None = None,
         seed: int = 0,
     ) -> None:
-        # Not FIDEvaluator.__init__: it loads the Fashion-MNIST classifier. Same attributes, other features.
-        if len(reference) < 2:
-            raise ValueError(f"KID/FID need at least 2 reference images, got {len(reference)}")
         self.target_style = target_style
         self._target = _target_index(target_style)
-        self.device = _pick_device(device)
-        self.batch_size, self.kid_subset_size, self.seed = batch_size, kid_subset_size, seed
-        self.num_real = len(reference)
-        self.classifier = load_emoji_style_classifier(self.device)
-        self.features = StyleFeatures(self.classifier)
-        passthrough = _Passthrough(self.features.num_features)
-        self.fid = FrechetInceptionDistance(feature=passthrough, reset_real_features=False).to(self.device)
-        with warnings.catch_warnings():  # "KID will save all extracted features in buffer": 128-d, fine
-            warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
-            self.kid = KernelInceptionDistance(
-                feature=passthrough, subsets=kid_subsets, subset_size=1, reset_real_features=False
-            ).to(self.device)
         self._shares: list[Tensor] = []
-        self._update(reference, real=True)
+        super().__init__(reference, batch_size=batch_size, kid_subset_size=kid_subset_size, kid_subsets=kid_subsets,
+                         device=device, seed=seed)
+
+    def _load_features(self, device: torch.device) -> nn.Module:
+        self.classifier = load_emoji_style_classifier(device)
+        return StyleFeatures(self.classifier)
 
     @torch.no_grad()
     def _update(self, images: Tensor, real: bool) -> None:
