@@ -2,6 +2,7 @@
 the same code path as `make weights`, exported, listed, loaded as course:NAME and checked; and the shipped weights,
 where they exist."""
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -504,3 +505,21 @@ def test_shipped_adain_decoder_loads_matches_its_sha_and_stylises(monkeypatch):
     # measured 0.31 against 0.67 and 0.55 for the relu3_1 decoder; the relu2_1 build it replaced scored 0.48, which
     # carries palette and fine texture but not brush strokes, and would fail the second bound
     assert ours < 0.8 * untouched and ours < 0.7 * recoloured, (ours, untouched, recoloured)
+
+
+def test_rebaseline_records_the_recipes_minutes_and_compares_again(weights, monkeypatch, capsys):
+    before = cw.read_manifest(weights)["adain"]
+    recipe = cw.RECIPES["adain"]
+    worse = {**recipe.default_profile, "content": 99.0, "style": 99.0, "source": "a test's remeasured minutes"}
+    better = {**recipe.default_profile, "content": -1.0, "style": -1.0, "source": "a test's remeasured minutes"}
+    monkeypatch.setitem(cw.RECIPES, "adain", dataclasses.replace(recipe, default_profile=worse))
+    assert cw.main(["baseline", "adain"]) == 0
+    assert "beats it on {'style': True, 'content': True}" in capsys.readouterr().out
+    after = cw.read_manifest(weights)["adain"]
+    assert after["default_profile"] == worse and after["beats_default_profile"] == {"style": True, "content": True}
+    # the weights, their scores and their training record are untouched: nothing was trained
+    same = ("file", "sha256", "steps", "metrics", "train_seconds", "sessions")
+    assert {k: after[k] for k in same} == {k: before[k] for k in same}
+    monkeypatch.setitem(cw.RECIPES, "adain", dataclasses.replace(recipe, default_profile=better))
+    assert cw.rebaseline("adain")["beats_default_profile"] == {"style": False, "content": False}
+    assert cw.main(["baseline", "adain-x"]) == 2 and "did you mean course:adain" in capsys.readouterr().err

@@ -12,6 +12,14 @@ Run it alone: two torch jobs on 2 cores slow each other several times over.
 Measured 2026-11-24 (commit 12b3dc0, quiet 2-core CPU; then `benchmarks/trials/adain_ema.py 0 800 1e-3 240`): over
 the final 100 steps the last weights' style loss jumped between 0.33 and 0.59, the average's stayed between 0.33
 and 0.34. It is why chapter 4 keeps the average.
+
+Measured 2026-12-07 (commit d94534e, a slow 2-core CPU beside another job: a step budget, so the machine does
+not matter): `--steps 1009 --score-every 250 --manifest-ruler --run-dir runs/experiments/adain_minutes`, the 1,009
+steps chapter 4's default run of that day trained in its 240 s. The average's style loss on the square crops read
+0.333 / 0.346 / 0.378 / 0.391 / 0.392 at 250 / 500 / 750 / 1,000 / 1,009 steps (that run's table: 0.390), the last
+weights' 0.329 / 0.368 / 0.500 / 0.433 / 0.301. On course:adain's yardstick (each photo at its own shape): content
+0.584, style 0.355, colour matching 0.488; the course decoder scores 0.475 / 0.287 there. These are the manifest's
+`default_profile` of course:adain (`python -m synthlib.course_weights baseline adain` copies the recipe's record in).
 """
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ Training (``make weights`` runs this under ``nice``)::
     python -m synthlib.course_weights train dcgan-fashion     # trains in runs/course-weights/dcgan-fashion/
     python -m synthlib.course_weights train                   # every name not yet in the manifest, in order
     python -m synthlib.course_weights list
+    python -m synthlib.course_weights baseline adain       # the chapter's minutes measured again: record, compare
 
 A run checkpoints every few minutes of work (``checkpoint.pt``: models, EMA, optimisers, RNG and data positions,
 the training clock), so a killed run continues exactly where it stopped when started again; it logs to
@@ -31,7 +32,7 @@ number of samples as the chapter's default profile, and writes the manifest entr
 folder through the same code path: ``train(name, tiny=True, ...)``).
 """
 
-from synthlib.course_weights.build import export, main, train
+from synthlib.course_weights.build import export, main, rebaseline, train
 from synthlib.course_weights.manifest import (
     MANIFEST_FORMAT,
     WEIGHTS_ENV,
@@ -57,5 +58,5 @@ from synthlib.course_weights.recipes import (
 __all__ = [
     "MANIFEST_FORMAT", "NAMES", "PREFIX", "RECIPES", "Recipe", "WEIGHTS_ENV", "describe", "export", "get_recipe",
     "list_weights", "load", "load_checkpoint", "main", "manifest_path", "read_manifest", "resolve_name",
-    "sha256_file", "train", "verify", "weights_dir"
+    "rebaseline", "sha256_file", "train", "verify", "weights_dir"
 ]

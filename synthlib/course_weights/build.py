@@ -22,6 +22,7 @@ from synthlib.core.checkpoint import CheckpointError
 from synthlib.course_weights.manifest import (
     MANIFEST_FORMAT,
     WEIGHTS_ENV,
+    _entry,
     _update_manifest,
     hardware,
     list_weights,
@@ -303,6 +304,20 @@ def export_with_prior(recipe: Recipe, *, steps: int | None = None, tiny: bool = 
     return entry
 
 
+def rebaseline(name: str, *, folder: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Copy ``name``'s recipe ``default_profile`` (its chapter's minutes, when they are measured again) into its
+    manifest entry and compare the entry's scores with it again; the weights, their scores and their training record
+    are left as they are, so nothing is trained. Returns the updated entry."""
+    recipe = get_recipe(name)
+    folder = Path(folder) if folder is not None else weights_dir()
+    entry = dict(_entry(recipe.name, folder))
+    default = dict(recipe.default_profile)
+    entry["default_profile"] = default
+    entry["beats_default_profile"] = _beats(entry["metrics"], default, recipe.goals)
+    _update_manifest(folder, recipe.name, entry)
+    return entry
+
+
 def _fmt(d: Mapping[str, Any]) -> str:
     return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in d.items() if k != "source")
 
@@ -440,6 +455,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("list", help="list the course weights")
     v = sub.add_parser("verify", help="check every built file against its SHA-256")
     v.add_argument("names", nargs="*", metavar="NAME")
+    b = sub.add_parser("baseline", help="copy each NAME's recipe default_profile (its chapter's minutes, measured "
+                                        "again) into the manifest and compare again; trains nothing")
+    b.add_argument("names", nargs="+", metavar="NAME")
+    b.add_argument("--out", default=None, help=f"the weights folder (default ${WEIGHTS_ENV} or synthlib/weights/course)")
     args = parser.parse_args(argv)
     try:
         if args.verb == "list":
@@ -454,6 +473,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "verify":
             for name in args.names or [n for n, e in read_manifest().items()]:
                 print(f"ok {verify(name)}")
+            return 0
+        if args.verb == "baseline":
+            for name in args.names:
+                entry = rebaseline(name, folder=args.out)
+                print(f"course:{get_recipe(name).name}: default profile {_fmt(entry['default_profile'])}; "
+                      f"beats it on {entry['beats_default_profile']}")
             return 0
         names = args.names
         if not names:
