@@ -219,7 +219,11 @@ def _stylegan_build(r: Recipe, tiny: bool) -> Any:
     # path-length pass) watched FID 37.1 / 16.5 / 10.0 / 4.5 / 2.5 / 2.3 / 2.1 at 2.5k / 7.5k / 12.5k / 20k / 25k / 30k /
     # 40k (1,000 samples) and scored FID 1.50, recall 0.60 (5,000). At 22,000 steps (1,903 s) it scored FID 3.24,
     # recall 0.44 on the same ruler; chapter 2's course DCGAN (3.30, 0.77) needs about 21 minutes on that machine
-    # (39 steps/s; its manifest's 1,968 s were on a busier one), so at equal time the DCGAN is still ahead.
+    # (39 steps/s; its manifest's 1,968 s were on a busier one), so then the DCGAN is still ahead. At this pair's whole
+    # time (3,324 s there: 130,000 DCGAN steps), the DCGAN recipe (`python -m synthlib.course_weights train
+    # dcgan-fashion --steps 130000`, 2026-12-07, resumed at 25,000 steps on two threads) scored FID 2.57, KID 26.4e-3,
+    # precision 0.68, recall 0.77 (5,000 samples; watched 3.5 / 3.4 / 3.2 / 3.4 / 3.1 / 3.2 at 40k / 60k / 80k / 100k /
+    # 120k / 130k): at equal time this pair leads on FID, KID and precision, the DCGAN on recall.
     cfg = StyleGANConfig(batch_size=r.batch_size, lr=2.5e-3, r1_gamma=0.01, pl_weight=0.0, mixing_prob=0.0,
                          augment="", ema_half_life_img=100 if tiny else 20_000)
     data = TensorBatches(_fashion_u8(), batch_size=r.batch_size, seed=r.seed, transform=lambda u8: pad_to_32(from_uint8(u8)))
