@@ -190,12 +190,15 @@ def _same_scores(a: Mapping[str, float], b: Mapping[str, float], goals: Mapping[
     return all(abs(a[k] - b[k]) <= max(0.01 * abs(a[k]), 0.005) for k in goals if k in a and k in b)
 
 
-def _beats(metrics: Mapping[str, float], default: Mapping[str, Any], goals: Mapping[str, str]) -> dict[str, bool]:
-    out = {}
-    for k, goal in goals.items():
+def _against_default(recipe: Recipe, metrics: Mapping[str, float]) -> dict[str, dict[str, Any]]:
+    """The entry's ``default_profile`` (the recipe's record of its chapter's minutes) and ``beats_default_profile``
+    (each goal metric both have: better than the minutes?)."""
+    default = dict(recipe.default_profile)
+    beats = {}
+    for k, goal in recipe.goals.items():
         if isinstance(default.get(k), (int, float)) and k in metrics:
-            out[k] = metrics[k] < default[k] if goal == "lower" else metrics[k] > default[k]
-    return out
+            beats[k] = metrics[k] < default[k] if goal == "lower" else metrics[k] > default[k]
+    return {"default_profile": default, "beats_default_profile": beats}
 
 
 def export(recipe: Recipe, trainer: Any, clock: Clock, *, folder: Path, tiny: bool, log: Callable[[str], None]) -> dict[str, Any]:
@@ -225,7 +228,6 @@ def export(recipe: Recipe, trainer: Any, clock: Clock, *, folder: Path, tiny: bo
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    default = dict(recipe.default_profile)
     entry = {
         "description": recipe.description,
         "chapter": f"notebooks/{recipe.chapter}.ipynb",
@@ -246,8 +248,7 @@ def export(recipe: Recipe, trainer: Any, clock: Clock, *, folder: Path, tiny: bo
         "command": command(recipe.name),
         "metrics": metrics,
         "metrics_fp32": metrics32,
-        "default_profile": default,
-        "beats_default_profile": _beats(metrics, default, recipe.goals),
+        **_against_default(recipe, metrics),
         "train_config": dataclasses.asdict(trainer.config) if dataclasses.is_dataclass(trainer.config) else None,
         "notes": recipe.notes,
         "tiny": tiny,
@@ -255,7 +256,8 @@ def export(recipe: Recipe, trainer: Any, clock: Clock, *, folder: Path, tiny: bo
     }
     _update_manifest(folder, recipe.name, entry)
     log(f"exported {path} ({entry['bytes'] / 1e6:.2f} MB, {entry['dtype']}, sha256 {entry['sha256'][:16]}...); "
-        f"metrics {_fmt(metrics)}; default profile {_fmt(default)}; beats it on {entry['beats_default_profile']}")
+        f"metrics {_fmt(metrics)}; default profile {_fmt(entry['default_profile'])}; "
+        f"beats it on {entry['beats_default_profile']}")
     for dependent in [r for r in RECIPES.values() if r.prior == recipe.name and r.name in read_manifest(folder)]:
         log(f"course:{dependent.name} uses this network: rescoring it")
         export_with_prior(dependent, tiny=tiny, folder=folder, echo=log.echo)  # its entry must name the new file's SHA
@@ -281,7 +283,6 @@ def export_with_prior(recipe: Recipe, *, steps: int | None = None, tiny: bool = 
     t0 = time.perf_counter()
     metrics = recipe.score(models, tiny)
     log(f"{recipe.name}: course:{recipe.prior}'s network scored in {time.perf_counter() - t0:.0f} s: {_fmt(metrics)}")
-    default = dict(recipe.default_profile)
     own = ("description", "chapter", "kind", "command", "metrics", "metrics_fp32", "default_profile",
            "beats_default_profile", "notes", "tiny", "date")
     entry = {
@@ -292,8 +293,7 @@ def export_with_prior(recipe: Recipe, *, steps: int | None = None, tiny: bool = 
         **{k: v for k, v in prior_entry.items() if k not in own},  # the file, its SHA-256 and training record
         "command": command(recipe.name),
         "metrics": metrics,
-        "default_profile": default,
-        "beats_default_profile": _beats(metrics, default, recipe.goals),
+        **_against_default(recipe, metrics),
         "notes": recipe.notes,
         "tiny": tiny,
         "date": _now(),
@@ -311,9 +311,7 @@ def rebaseline(name: str, *, folder: str | os.PathLike | None = None) -> dict[st
     recipe = get_recipe(name)
     folder = Path(folder) if folder is not None else weights_dir()
     entry = dict(_entry(recipe.name, folder))
-    default = dict(recipe.default_profile)
-    entry["default_profile"] = default
-    entry["beats_default_profile"] = _beats(entry["metrics"], default, recipe.goals)
+    entry.update(_against_default(recipe, entry["metrics"]))
     _update_manifest(folder, recipe.name, entry)
     return entry
 
