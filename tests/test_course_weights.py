@@ -160,9 +160,11 @@ def test_inpaint_recipe_scores_strokes_and_boxes_against_biharmonic(built):
     assert m["num_photos"] == 2
 
 
-def test_inpaint_uses_the_denoisers_file_and_follows_it(built, weights):
+def test_inpaint_uses_the_denoisers_file_and_follows_it(built, weights, tmp_path, monkeypatch):
     """course:inpaint has no network of its own: its entry points at the denoiser's file (same SHA-256 and training
-    record), and retraining the denoiser rescores it, so the two entries never disagree."""
+    record), and retraining the denoiser rescores it, so the two entries never disagree; the rescoring logs beside
+    the denoiser's run, never into the runs folder the caller did not name."""
+    monkeypatch.setenv("SYNTHLIB_RUNS_ROOT", str(tmp_path / "untouched"))
     entries = cw.read_manifest(weights)
     inp, dn = entries["inpaint"], entries["denoise"]
     assert inp["prior"] == "denoise" and inp["kind"] == "inpaint" and dn["kind"] == "denoise"
@@ -172,6 +174,8 @@ def test_inpaint_uses_the_denoisers_file_and_follows_it(built, weights):
     new_dn = cw.train("denoise", tiny=True, steps=2, run_dir=weights.parent / "dn2", folder=weights)
     assert new_dn["sha256"] != first
     assert cw.read_manifest(weights)["inpaint"]["sha256"] == new_dn["sha256"]  # rescored with the new file
+    assert "course:denoise's network scored" in (weights.parent / "inpaint" / "train.log").read_text()
+    assert not (tmp_path / "untouched").exists()
     cw.verify("inpaint")
 
 

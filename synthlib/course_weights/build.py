@@ -260,22 +260,26 @@ def export(recipe: Recipe, trainer: Any, clock: Clock, *, folder: Path, tiny: bo
         f"beats it on {entry['beats_default_profile']}")
     for dependent in [r for r in RECIPES.values() if r.prior == recipe.name and r.name in read_manifest(folder)]:
         log(f"course:{dependent.name} uses this network: rescoring it")
-        export_with_prior(dependent, tiny=tiny, folder=folder, echo=log.echo)  # its entry must name the new file's SHA
+        export_with_prior(dependent, tiny=tiny, folder=folder, echo=log.echo,  # its entry must name the new file's SHA
+                          run_dir=log.path.parent.parent / dependent.name)  # beside the prior's run, not in runs/
     return entry
 
 
 def export_with_prior(recipe: Recipe, *, steps: int | None = None, tiny: bool = False,
-                      folder: str | os.PathLike | None = None, echo: bool = False) -> dict[str, Any]:
+                      folder: str | os.PathLike | None = None, echo: bool = False,
+                      run_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """A recipe with a ``prior`` (no network of its own): train the prior if it is not built in ``folder``, then
     score the prior's network with this recipe's metrics and write an entry that points at the prior's file (same
-    SHA-256, same training record) with its own description, kind, scores and command."""
+    SHA-256, same training record) with its own description, kind, scores and command. Its log goes to
+    ``run_dir/train.log`` (default ``runs/course-weights/NAME``)."""
     folder = Path(folder) if folder is not None else weights_dir()
     prior_entry = read_manifest(folder).get(recipe.prior)
     if prior_entry is None:
-        prior_entry = train(recipe.prior, steps=steps, tiny=tiny, folder=folder, echo=echo)
+        prior_dir = Path(run_dir).parent / recipe.prior if run_dir is not None else None
+        prior_entry = train(recipe.prior, steps=steps, tiny=tiny, folder=folder, echo=echo, run_dir=prior_dir)
         if prior_entry is None:  # pragma: no cover - train() without stop_at always exports
             raise CheckpointError(f"course:{recipe.prior} did not finish; run `{command(recipe.prior)}` again")
-    run_dir = runs_dir() / recipe.name
+    run_dir = Path(run_dir) if run_dir is not None else runs_dir() / recipe.name
     run_dir.mkdir(parents=True, exist_ok=True)
     log = _Log(run_dir / "train.log", echo)
     ckpt = load_checkpoint(recipe.prior, folder=folder)
@@ -331,7 +335,7 @@ def train(name: str, *, steps: int | None = None, tiny: bool = False, run_dir: s
     """
     recipe = get_recipe(name)
     if recipe.prior is not None:
-        return export_with_prior(recipe, steps=steps, tiny=tiny, folder=folder, echo=echo)
+        return export_with_prior(recipe, steps=steps, tiny=tiny, folder=folder, echo=echo, run_dir=run_dir)
     num_steps = steps if steps is not None else (recipe.tiny_steps if tiny else recipe.steps)
     run_dir = Path(run_dir) if run_dir is not None else runs_dir() / recipe.name
     folder = Path(folder) if folder is not None else weights_dir()
