@@ -193,7 +193,29 @@ def test_sr_recipe_scores_against_bicubic_on_the_same_photos(built):
     entry = built[1]["sr-x4"]
     m = entry["metrics"]
     assert abs(m["gain_over_bicubic"] - (m["psnr"] - m["bicubic_psnr"])) < 1e-9 and m["num_photos"] == 2
-    assert 10 < m["bicubic_psnr"] < 40  # the tiny held-out problem's bicubic: a real photo, upscaled
+    assert abs(m["gain_over_bicubic_y"] - (m["psnr_y"] - m["bicubic_psnr_y"])) < 1e-9
+    assert 10 < m["bicubic_psnr"] < 40 and 10 < m["bicubic_psnr_y"] < 45  # a real photo, upscaled
+    assert m["bicubic_psnr_y"] != m["bicubic_psnr"]  # luma with a shaved border: the papers' convention, not RGB
+
+
+def test_rescore_rewrites_the_scores_and_leaves_the_file_and_its_training_record(weights, monkeypatch, capsys):
+    before = cw.read_manifest(weights)["sr-x4"]
+    recipe = cw.RECIPES["sr-x4"]
+    # a recipe whose metric changed (here: one more figure) scores the same built file again
+    monkeypatch.setitem(cw.RECIPES, "sr-x4", dataclasses.replace(
+        recipe, score=lambda models, tiny: {**recipe.score(models, tiny), "extra": 1.0}))
+    assert cw.main(["rescore", "sr-x4"]) == 0
+    assert "extra 1" in capsys.readouterr().out
+    after = cw.read_manifest(weights)["sr-x4"]
+    assert after["metrics"] == {**before["metrics"], "extra": 1.0}  # the same file scores the same
+    same = ("file", "sha256", "steps", "train_seconds", "sessions", "metrics_fp32", "default_profile")
+    assert {k: after[k] for k in same} == {k: before[k] for k in same} and "rescored" in after
+    cw.verify("sr-x4")
+    # a recipe with a prior is scored on the prior's file, its log in the folder named
+    entry = cw.rescore("inpaint", run_dir=weights.parent / "inpaint-rescore")
+    assert entry["sha256"] == cw.read_manifest(weights)["denoise"]["sha256"]
+    assert (weights.parent / "inpaint-rescore" / "train.log").exists()
+    assert cw.main(["rescore", "sr-x5"]) == 2
 
 
 @pytest.mark.parametrize("name", sorted(TRANSLATORS))

@@ -75,6 +75,24 @@ def test_psnr_is_the_formula_and_ssim_is_one_for_identical_images():
     assert bool((ssim(y, x) < 0.99).all())
 
 
+def test_luma_psnr_matches_scikit_image_on_the_papers_convention():
+    """psnr_y against scikit-image's BT.601 conversion and PSNR (data range 255 on Y in 16..235), border shaved."""
+    from skimage.color import rgb2ycbcr
+    from skimage.metrics import peak_signal_noise_ratio
+
+    from synthlib.restoration.classical import psnr_y
+
+    x = _images(2, 24, 24)
+    y = (x + 0.1 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1))).clamp(-1, 1)
+    ours = psnr_y(y, x, shave=4)
+    for i in range(2):
+        luma = [rgb2ycbcr(((t[i] + 1) / 2).permute(1, 2, 0).double().numpy())[4:-4, 4:-4, 0] for t in (y, x)]
+        assert float(ours[i]) == pytest.approx(peak_signal_noise_ratio(luma[1], luma[0], data_range=255), abs=1e-3)
+    assert not torch.allclose(ours, psnr_y(y, x))  # the border counts when it is not shaved
+    with pytest.raises(ValueError, match="two RGB batches of one shape"):
+        psnr_y(y[:, :1], x[:, :1])
+
+
 # ----------------------------------------------------------------------------------------------
 # Degraded batches
 # ----------------------------------------------------------------------------------------------
