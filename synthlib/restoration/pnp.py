@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthlib.core.config import check_min
+from synthlib.restoration.ensemble import DIHEDRAL, self_ensemble
 from synthlib.restoration.inpaint_net import biharmonic_fill, harmonic_fill
 
 
@@ -51,8 +52,8 @@ class PnPSettings:
     around, ``fill_iters`` the classical fills' iterations (the start is the mean of harmonic and biharmonic),
     ``levels`` how many halvings the coarse start comes from (1: half size; 2: quarter size first, then half; 3: an
     eighth, a quarter, a half),
-    ``ensemble`` how many of the square's eight flips and quarter turns each denoising step averages over (1: none;
-    2: plus the mirror; 4: plus both flips; 8: all)."""
+    ``ensemble`` how many of the square's eight flips and quarter turns each denoising step averages over
+    (:func:`synthlib.restoration.self_ensemble`'s order: 1 none, 4 the quarter turns, 8 all)."""
 
     iters: int = 4
     coarse_iters: int = 20
@@ -66,8 +67,8 @@ class PnPSettings:
         for name in ("iters", "coarse_iters", "fill_iters"):
             check_min(name, getattr(self, name), 0, owner="PnPSettings")
         check_min("levels", self.levels, 1, owner="PnPSettings")
-        if self.ensemble not in (1, 2, 4, 8):
-            raise ValueError(f"PnPSettings: ensemble must be 1, 2, 4 or 8 (flips and quarter turns), got {self.ensemble}")
+        if not 1 <= self.ensemble <= len(DIHEDRAL):
+            raise ValueError(f"PnPSettings: ensemble must be 1..{len(DIHEDRAL)} (flips and quarter turns), got {self.ensemble}")
         check_min("blur", self.blur, 1, owner="PnPSettings")
         if self.blur % 2 == 0:
             raise ValueError(f"PnPSettings: blur must be odd (a centred box), got {self.blur}")
@@ -97,29 +98,6 @@ def gained_denoise(denoiser: nn.Module, x: Tensor, amp: float, blur: int = 9) ->
     pad = blur // 2
     mean = F.avg_pool2d(F.pad(x, (pad, pad, pad, pad), mode="replicate"), blur, 1)
     return mean + (denoiser(mean + amp * (x - mean)) - mean) / amp
-
-
-_DIHEDRAL: tuple[tuple[int, tuple[int, ...]], ...] = ((0, ()), (0, (-1,)), (0, (-2,)), (0, (-2, -1)),
-                                                     (1, ()), (1, (-1,)), (1, (-2,)), (1, (-2, -1)))
-
-
-def ensembled(denoiser: Callable[[Tensor], Tensor], count: int) -> Callable[[Tensor], Tensor]:
-    """``denoiser`` averaged over the first ``count`` of the square's symmetries (quarter turn, then flips), each
-    undone after denoising: a photo's statistics do not change under a mirror, the network's mistakes partly do."""
-    if count == 1:
-        return denoiser
-
-    def run(x: Tensor) -> Tensor:
-        total = torch.zeros_like(x)
-        for turns, dims in _DIHEDRAL[:count]:
-            y = torch.rot90(x, turns, (-2, -1)) if turns else x
-            y = torch.flip(y, dims) if dims else y
-            y = denoiser(y)
-            y = torch.flip(y, dims) if dims else y
-            total += torch.rot90(y, -turns, (-2, -1)) if turns else y
-        return total / count
-
-    return run
 
 
 def _half(images: Tensor, holes: Tensor) -> tuple[Tensor, Tensor]:
@@ -171,7 +149,9 @@ def pnp_inpaint(denoiser: nn.Module, images: Tensor, holes: Tensor, settings: Pn
         def plain(x: Tensor) -> Tensor:
             return denoiser(x).clamp(-1, 1)
 
-        net = ensembled(plain, settings.ensemble)
+        def net(x: Tensor) -> Tensor:
+            return self_ensemble(plain, x, transforms=settings.ensemble)
+
         start = _start(net, images, holes, settings, settings.levels)
         out = _iterate(net, start, images, holes, settings.iters, settings, on_step)
         return torch.where(holes > 0.5, out.clamp(-1, 1), images)
