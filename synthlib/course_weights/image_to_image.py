@@ -49,7 +49,12 @@ def _fast_style_build(r: Recipe, tiny: bool) -> Any:
     # cosine to 1 %; 2026-12-06, 42 min alone) watched content / style 0.510 / 0.231, 0.491 / 0.219, 0.466 / 0.227,
     # 0.452 / 0.237 at 4,000 / 8,000 / 12,000 / 16,000 steps: as the rate falls the network keeps buying content
     # with style, so the long run still ends on the photo's side of the trade-off (at the first build's content,
-    # with a tenth less style loss).
+    # with a tenth less style loss). A trial with style weight 8 for 8,000 steps (the rate held for 4,000; 2026-12-07,
+    # two threads, 82 min on a slower machine, partly shared; runs/trials/fast-style-w8) watched 0.608 / 0.203 at
+    # 4,000 steps and ended at 0.523 / 0.219 on this ruler, but on chapter 4's square crops 0.491 / 0.230 against this
+    # build's 0.417 / 0.240 and the chapter's minutes' 0.545 / 0.233: more style on this ruler, none over the minutes
+    # on the chapter's table, and a content loss the chapter's 0.9x claim would no longer clear. The minutes' small
+    # network is already near its style floor; a clear style lead asks for a wider network, not another weight.
     cfg = FastStyleConfig(style_weight=5.0, color_weight=10, lr=2e-3, batch_size=r.batch_size, style_size=2 * crop,
                           style_name=STYLE, style_layers=("relu1_1", "relu2_1", "relu3_1"), vgg_weights="offline-hed",
                           vgg_arch="vgg16", ema_half_life_img=50 if tiny else 5_000,
