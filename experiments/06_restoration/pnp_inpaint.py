@@ -42,13 +42,15 @@ self-ensemble (ENSEMBLE symmetries averaged per step), `--val 9 --amps 1.25 --co
   levels 1              26.778 dB at 4 steps (as before)
   levels 2              26.927 at 4
   levels 3              26.948 at 4      (the choice at one pass per step: PNP_DEFAULTS)
-  levels 3, ensemble 4  26.972 at 6      (4x the passes; measured with the identity, both mirrors and the half turn,
-                                          before the ensemble became chapter 6's self_ensemble: its first four are
-                                          the quarter turns)
+  levels 3, ensemble 4  26.972 at 6      (4x the passes; the identity, both mirrors and the half turn: a first
+                                          version of the ensemble)
+  levels 3, ensemble 4  26.907 at 5      (the four quarter turns, chapter 6's self_ensemble order, which the code
+                                          now uses; two threads, alone, 249 s for the nine photos' strokes and boxes)
 Held-out (`--chosen 1.25,20,4,L,E`): levels 2 strokes +1.03 / boxes +1.73; levels 3 +1.03 / +1.69 (27.162 / 24.187);
-levels 3 with ensemble 4 at 6 steps +1.03 / +1.72. The 0.17-0.19 dB the training photos gain does not reach the held-out
-ones (strokes +0.02, boxes -0.05..-0.01): the training photos were seen by the denoiser, and what limits the fill on
-new photos is the denoiser, not the iteration. `--levels` and `--ensembles` now default to the grid above.
+levels 3 with the mirrors' ensemble at 6 steps +1.03 / +1.72, with the quarter turns at 5 steps +1.03 / +1.75. The
+0.13-0.19 dB the training photos gain does not reach the held-out ones (strokes +0.02, boxes -0.05..+0.01): the
+training photos were seen by the denoiser, and what limits the fill on new photos is the denoiser, not the iteration.
+`--levels` and `--ensembles` now default to the grid above.
 """
 
 from __future__ import annotations
