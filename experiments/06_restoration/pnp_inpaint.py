@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import time
 
 import torch
@@ -116,29 +117,28 @@ def main(argv: list[str] | None = None) -> None:
     val = problem(photo_names("train")[: args.val], seed_offset=10_000)
     curves: dict[str, list[float]] = {}
     best = (-1.0, None, 0)
-    grid = [(float(a), int(c), int(lv), int(e)) for a in args.amps.split(",") for c in args.coarse.split(",")
-            for lv in args.levels.split(",") for e in args.ensembles.split(",")]
+    ints = [[int(v) for v in option.split(",")] for option in (args.coarse, args.levels, args.ensembles)]
+    grid = itertools.product([float(a) for a in args.amps.split(",")], *ints)
     for amp, coarse, levels, ensemble in grid:
-        if True:
-            settings = PnPSettings(iters=args.iters, coarse_iters=coarse, amp=amp, levels=levels, ensemble=ensemble)
-            per_kind = {}
-            t0 = time.perf_counter()
-            for kind, (photos, holes, damaged) in val.items():
-                psnrs: list[float] = []
-                pnp_inpaint(net, damaged, holes, settings, on_step=lambda k, x: psnrs.append(scores(x, photos)["psnr"]))
-                per_kind[kind] = psnrs
-            mean = [(a + b) / 2 for a, b in zip(per_kind["strokes"], per_kind["boxes"])]
-            key = f"amp={amp:g} coarse={coarse}" + (f" levels={levels}" if levels > 1 else "") + \
-                  (f" ensemble={ensemble}" if ensemble > 1 else "")
-            curves[key] = mean
-            k = max(range(len(mean)), key=mean.__getitem__)
-            print(f"{key}: best {mean[k]:.3f} dB at {k + 1} steps (strokes {per_kind['strokes'][k]:.3f}, boxes "
-                  f"{per_kind['boxes'][k]:.3f}); after 5/10/20: "
-                  f"{' '.join(f'{mean[min(i, len(mean) - 1)]:.3f}' for i in (4, 9, 19))} "
-                  f"({time.perf_counter() - t0:.0f} s)", flush=True)
-            if mean[k] > best[0]:
-                best = (mean[k], dataclasses.replace(settings, iters=k + 1), k + 1)
-            run.record(validation=curves)
+        settings = PnPSettings(iters=args.iters, coarse_iters=coarse, amp=amp, levels=levels, ensemble=ensemble)
+        per_kind = {}
+        t0 = time.perf_counter()
+        for kind, (photos, holes, damaged) in val.items():
+            psnrs: list[float] = []
+            pnp_inpaint(net, damaged, holes, settings, on_step=lambda k, x: psnrs.append(scores(x, photos)["psnr"]))
+            per_kind[kind] = psnrs
+        mean = [(a + b) / 2 for a, b in zip(per_kind["strokes"], per_kind["boxes"])]
+        key = f"amp={amp:g} coarse={coarse}" + (f" levels={levels}" if levels > 1 else "") + \
+              (f" ensemble={ensemble}" if ensemble > 1 else "")
+        curves[key] = mean
+        k = max(range(len(mean)), key=mean.__getitem__)
+        print(f"{key}: best {mean[k]:.3f} dB at {k + 1} steps (strokes {per_kind['strokes'][k]:.3f}, boxes "
+              f"{per_kind['boxes'][k]:.3f}); after 5/10/20: "
+              f"{' '.join(f'{mean[min(i, len(mean) - 1)]:.3f}' for i in (4, 9, 19))} "
+              f"({time.perf_counter() - t0:.0f} s)", flush=True)
+        if mean[k] > best[0]:
+            best = (mean[k], dataclasses.replace(settings, iters=k + 1), k + 1)
+        run.record(validation=curves)
     chosen = best[1]
     print(f"chosen on {args.val} training photos: {chosen}", flush=True)
     heldout(run, net, chosen)
