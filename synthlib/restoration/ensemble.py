@@ -31,6 +31,8 @@ def self_ensemble(fn: Callable[[Tensor], Tensor], images: Tensor, *, transforms:
     upscaler); any H, W (turned pictures swap them)."""
     if not 1 <= transforms <= len(DIHEDRAL):
         raise ValueError(f"self_ensemble: transforms must be 1..{len(DIHEDRAL)}, got {transforms}")
+    if transforms == 1:  # the identity alone: no copies to turn and average
+        return fn(images)
     total = None
     for k, flip in DIHEDRAL[:transforms]:
         out = _inverse(fn(_forward(images, k, flip)), k, flip)

@@ -149,7 +149,7 @@ def pnp_inpaint(denoiser: nn.Module, images: Tensor, holes: Tensor, settings: Pn
         def plain(x: Tensor) -> Tensor:
             return denoiser(x).clamp(-1, 1)
 
-        def net(x: Tensor) -> Tensor:
+        def net(x: Tensor) -> Tensor:  # ensemble 1: plain itself (self_ensemble adds nothing then)
             return self_ensemble(plain, x, transforms=settings.ensemble)
 
         start = _start(net, images, holes, settings, settings.levels)
