@@ -185,6 +185,12 @@ def _rebuilt(entries: Mapping[str, dict[str, Any]], dtype: torch.dtype | None = 
     return models
 
 
+def _built_models(name: str, names: Sequence[str], folder: Path) -> dict[str, nn.Module]:
+    """The built file of ``name`` in ``folder`` (SHA-256 checked), its models ``names`` rebuilt for scoring."""
+    ckpt = load_checkpoint(name, folder=folder)
+    return {n: ckpt_io.rebuild(ckpt["models"][n]).eval() for n in names}
+
+
 def _same_scores(a: Mapping[str, float], b: Mapping[str, float], goals: Mapping[str, str]) -> bool:
     """Whether fp16 weights leave the chapter's metrics unchanged: within 1 % (at least 0.005) on every metric."""
     return all(abs(a[k] - b[k]) <= max(0.01 * abs(a[k]), 0.005) for k in goals if k in a and k in b)
@@ -282,8 +288,7 @@ def export_with_prior(recipe: Recipe, *, steps: int | None = None, tiny: bool = 
     run_dir = Path(run_dir) if run_dir is not None else runs_dir() / recipe.name
     run_dir.mkdir(parents=True, exist_ok=True)
     log = _Log(run_dir / "train.log", echo)
-    ckpt = load_checkpoint(recipe.prior, folder=folder)
-    models = {"G_ema": ckpt_io.rebuild(ckpt["models"]["G_ema"]).eval()}
+    models = _built_models(recipe.prior, ("G_ema",), folder)
     t0 = time.perf_counter()
     metrics = recipe.score(models, tiny)
     log(f"{recipe.name}: course:{recipe.prior}'s network scored in {time.perf_counter() - t0:.0f} s: {_fmt(metrics)}")
@@ -332,8 +337,7 @@ def rescore(name: str, *, folder: str | os.PathLike | None = None, echo: bool = 
         return export_with_prior(recipe, folder=folder, echo=echo, run_dir=run_dir,
                                  tiny=bool(_entry(recipe.prior, folder).get("tiny")))
     entry = dict(_entry(recipe.name, folder))
-    ckpt = load_checkpoint(recipe.name, folder=folder)
-    models = {n: ckpt_io.rebuild(ckpt["models"][n]).eval() for n in recipe.export}
+    models = _built_models(recipe.name, recipe.export, folder)
     t0 = time.perf_counter()
     metrics = recipe.score(models, bool(entry.get("tiny")))
     if echo:
