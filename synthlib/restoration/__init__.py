@@ -34,7 +34,7 @@ from synthlib.restoration.denoise import (
 from synthlib.restoration.dip import DIPConfig, DIPResult, deep_image_prior
 from synthlib.restoration.dip_net import DIPNet, dip_input
 from synthlib.restoration.dncnn_net import DnCNN
-from synthlib.restoration.drunet_net import DenoiseUNet
+from synthlib.restoration.drunet_net import DenoiseUNet, takes_noise_level
 from synthlib.restoration.ensemble import self_ensemble
 from synthlib.restoration.inpaint_net import (
     GatedConv2d,
@@ -83,5 +83,5 @@ __all__ = [
     "inpaint_with", "InpaintConfig", "InpaintUNet", "KINDS", "load_restoration_model", "MASK_KINDS", "MaskedBatches",
     "MaskKind", "NoisyBatches", "pad_to_multiple", "PartialConv2d", "PERCEPTUAL_LAYERS", "perceptual_loss", "psnr",
     "random_hole", "residual_target", "RestorationModel", "scores", "self_ensemble", "sigma_from_255", "SR_PERCEPTUAL_LAYERS",
-    "sr_phases", "sr_trainer", "SRConfig", "SRResNet", "ssim", "stroke_mask", "upscale", "upscale_with"
+    "sr_phases", "sr_trainer", "SRConfig", "SRResNet", "ssim", "stroke_mask", "takes_noise_level", "upscale", "upscale_with"
 ]

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthlib.core.train import EMA, HoldThenDecay, Phase, Recipe, Trainer, check_lr_final, hold_then_decay
+from synthlib.restoration.drunet_net import takes_noise_level
 from synthlib.restoration.learned import SeededBatches
 
 
@@ -44,21 +45,26 @@ class NoisyBatches(SeededBatches):
     number (every image at that level) or a range ``(lo, hi)``, each image drawing its level
     uniformly from it (the blind model). Batch ``k``'s noise comes from ``Generator().manual_seed(seed *
     1_000_003 + k)``, so a resumed run sees the same noise; ``state_dict`` also holds the clean
-    batches' position. The noise is not clipped (as :func:`~synthlib.restoration.classical.add_noise`)."""
+    batches' position. The noise is not clipped (as :func:`~synthlib.restoration.classical.add_noise`).
+    ``with_levels``: batches ``(noisy, clean, sigma)``, ``sigma`` the N levels drawn, for a network told the
+    level (:func:`takes_noise_level`); the noise is the same either way."""
 
     WHAT = "noise"
 
-    def __init__(self, batches: Iterator[Tensor], sigma: float | tuple[float, float], *, seed: int = 0) -> None:
+    def __init__(self, batches: Iterator[Tensor], sigma: float | tuple[float, float], *, seed: int = 0,
+                 with_levels: bool = False) -> None:
         self.batches, self.sigma, self.seed, self.count = batches, _check_sigma(sigma), seed, 0
+        self.with_levels = with_levels
 
-    def __next__(self) -> tuple[Tensor, Tensor]:
+    def __next__(self) -> tuple[Tensor, ...]:
         clean = next(self.batches)
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.count)
         self.count += 1
         lo, hi = self.sigma
         levels = lo + (hi - lo) * torch.rand(clean.shape[0], 1, 1, 1, generator=g)
         noise = torch.randn(clean.shape, generator=g) * levels
-        return clean + noise.to(clean), clean
+        noisy = clean + noise.to(clean)
+        return (noisy, clean, levels.flatten().to(clean)) if self.with_levels else (noisy, clean)
 
 
 
@@ -90,9 +96,14 @@ class DenoiseConfig(HoldThenDecay):
 def denoise_phases(G: nn.Module, cfg: DenoiseConfig) -> list[Phase]:
     """One phase: ``G.noise(noisy)`` against the true noise (the residual target), on batches ``(noisy, clean)``."""
 
+    told = takes_noise_level(G)
+
     def step(batch: Any, scratch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
-        noisy, clean = batch
-        loss = F.mse_loss(G.noise(noisy).float(), residual_target(noisy, clean).float())
+        noisy, clean, *levels = batch
+        if told and not levels:
+            raise ValueError("this denoiser takes the noise level: give it NoisyBatches(..., with_levels=True)")
+        predicted = G.noise(noisy, levels[0]) if told else G.noise(noisy)
+        loss = F.mse_loss(predicted.float(), residual_target(noisy, clean).float())
         return loss, {"psnr": 10 * torch.log10(4.0 / loss.detach().clamp_min(1e-12))}
 
     return [Phase("G", step, torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=cfg.betas),
@@ -104,22 +115,29 @@ def denoise_trainer(G: nn.Module, data: Iterator[Any], cfg: DenoiseConfig, **run
     ``run``: the run's settings (:data:`~synthlib.core.train.RUN_SETTINGS`: device, precision, compile, ...)."""
     if not hasattr(G, "noise"):
         raise TypeError(f"denoise_trainer needs a residual denoiser with a .noise(y) method (DnCNN), got {type(G).__name__}")
+    if isinstance(data, NoisyBatches) and data.with_levels != takes_noise_level(G):
+        raise ValueError("NoisyBatches(with_levels=...) must match the network: with_levels=True exactly when it takes "
+                         f"the noise level (noise_map), here {takes_noise_level(G)}")
     recipe = Recipe(models={"G": G}, phases=denoise_phases(G, cfg), data=data, config=cfg, kind="denoise",
                     ema=EMA(G, cfg.ema_half_life_img) if cfg.ema_half_life_img > 0 else None)
     return Trainer.from_recipe(recipe, **run)
 
 
 @torch.no_grad()
-def denoise_with(G: nn.Module, images: Tensor) -> Tensor:
+def denoise_with(G: nn.Module, images: Tensor, sigma: float | None = None) -> Tensor:
     """Denoise images (N x 3 x H x W or 3 x H x W, any size) with a trained network; clamped to [-1, 1].
-    The network runs in eval mode (batch norm with its running statistics, not the batch's), then is
-    put back in the mode it was in."""
+    ``sigma`` (in [-1, 1] units): the noise level, given to a network that takes it (:func:`takes_noise_level`,
+    where it is required) and unused by one trained at its own levels. The network runs in eval mode (batch norm
+    with its running statistics, not the batch's), then is put back in the mode it was in."""
+    told = takes_noise_level(G)
+    if told and sigma is None:
+        raise ValueError("this denoiser takes the noise level: pass sigma (in [-1, 1] units, e.g. sigma_from_255(25))")
     single = images.ndim == 3
     x = images[None] if single else images
     device = next(G.parameters()).device
     was_training = G.training
     try:
-        out = G.eval()(x.to(device).float()).clamp(-1, 1)
+        out = (G.eval()(x.to(device).float(), sigma) if told else G.eval()(x.to(device).float())).clamp(-1, 1)
     finally:
         G.train(was_training)
     return out[0] if single else out

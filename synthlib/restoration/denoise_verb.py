@@ -3,7 +3,9 @@ or with BM3D.
 
 METHOD is a checkpoint, course:denoise, or bm3d (the classical reference, which needs --sigma: the photo's noise
 level on the 0..255 scale). A network trained at one noise level works best near it; the checkpoint says which
-levels it saw, and --sigma, when given, is checked against them. Any size: the picture is processed in
+levels it saw, and --sigma, when given, is checked against them. A network told the level (a DenoiseUNet with
+noise_map) takes --sigma as its input, so it sets how strongly the photo is smoothed; without --sigma the level is
+estimated from the photo (scikit-image's wavelet estimate, printed). Any size: the picture is processed in
 overlapping tiles, so memory depends on --tile, not on the picture; the tiles overlap by at least half the network's
 receptive field, so a DnCNN's tiled result is the whole-picture one (a U-Net's, DenoiseUNet, to within the rounding
 of its strided grid).
@@ -38,7 +40,8 @@ def register(p: argparse.ArgumentParser) -> None:
     add_out(p, "output image file (.png, .jpg, ...)")
     p.add_argument("--sigma", type=_sigma, default=None, metavar="S",
                    help="the photo's noise level on the 0..255 scale (e.g. 25): needed by bm3d; for a network, "
-                   "checked against the levels it was trained on")
+                   "checked against the levels it was trained on; a network told the level (noise_map) denoises at "
+                   "it (estimated from the photo when left out)")
     add_tiles(p, tile=256, overlap=32)
     add_ensemble(p)
     add_device(p)
@@ -51,6 +54,20 @@ def _trained_levels(config: dict) -> tuple[float, float]:
     return lo * 255 / 2, hi * 255 / 2
 
 
+def estimate_level(pixels, side: int = 1024) -> float:
+    """The Gaussian noise level of an H x W x 3 picture (uint8 or uint16) on the 0..255 scale: scikit-image's wavelet
+    estimate, averaged over the colour channels, on the central ``side`` x ``side`` window (enough pixels for the
+    estimate, and memory that does not grow with the picture). Clipping at black and white hides some of the noise,
+    so strong noise reads low (sigma 50 on a photo with dark and bright parts reads about 41)."""
+    import numpy as np
+    from skimage.restoration import estimate_sigma
+
+    h, w = pixels.shape[:2]
+    top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
+    window = pixels[top:top + side, left:left + side].astype(np.float32) / np.iinfo(pixels.dtype).max
+    return float(estimate_sigma(window, channel_axis=-1, average_sigmas=True)) * 255.0
+
+
 def run(args: argparse.Namespace) -> int:
     import time
 
@@ -58,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from synthlib.data.imageio import pixels_to_tensor, read_pixels, write_pixels
     from synthlib.restoration.classical import denoise_bm3d, sigma_from_255
     from synthlib.restoration.denoise import denoise_with
+    from synthlib.restoration.drunet_net import takes_noise_level
     from synthlib.restoration.ensemble import self_ensemble
 
     classical = args.checkpoint.lower() in CLASSICAL
@@ -82,12 +100,21 @@ def run(args: argparse.Namespace) -> int:
         if args.sigma is not None and not (0.8 * lo <= args.sigma <= 1.2 * hi):
             print(f"python -m synthlib denoise: note: this network was trained at {trained}, not {args.sigma:g}; "
                   "expect a weaker result (a blind model covers a range)", file=sys.stderr)
+        level = None
+        if takes_noise_level(model.net):
+            told = args.sigma if args.sigma is not None else estimate_level(image)
+            if args.sigma is None:
+                print(f"python -m synthlib denoise: noise level estimated from the photo: sigma {told:.1f} on 0..255 "
+                      "(pass --sigma S to choose it)", file=sys.stderr)
+            level = sigma_from_255(told)
+            trained += f", told sigma {told:.1f}"
         overlap = max(overlap, model.net.receptive_field // 2)  # the receptive field's half-width: tiled = whole picture
         what = f"{type(model.net).__name__} ({trained})" + (", x8 self-ensemble" if args.ensemble else "")
         views = 8 if args.ensemble else 1   # self_ensemble with one view is the network alone
 
         def predict(rows: slice, cols: slice):
-            return self_ensemble(lambda v: denoise_with(model.net, v), pixels_to_tensor(image[rows, cols]), transforms=views)
+            return self_ensemble(lambda v: denoise_with(model.net, v, level), pixels_to_tensor(image[rows, cols]),
+                                 transforms=views)
     h, w = image.shape[:2]
     t0 = time.perf_counter()
     out = run_tiled(predict, h, w, tile=args.tile, overlap=overlap)

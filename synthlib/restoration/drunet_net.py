@@ -14,14 +14,19 @@ Like :class:`~synthlib.restoration.dncnn_net.DnCNN` it predicts the noise (:meth
 and returns ``y - noise``, so the same residual recipe (:func:`~synthlib.restoration.denoise.denoise_trainer`)
 trains it and :func:`~synthlib.restoration.denoise.denoise_with` applies it. Any image size works: the
 input is padded (reflected) to a multiple of ``2 ** (levels - 1)`` and the output cropped back.
-(The paper also feeds the noise level as an extra input channel, so one network serves every level;
-with one training level this small net leaves it out.)
+The paper also feeds the noise level as an extra input channel, so that one network serves every level and is
+*told* which: ``Config(noise_map=True)`` adds that channel (a constant plane of ``sigma`` in [-1, 1] units, see
+:func:`~synthlib.restoration.classical.sigma_from_255`), and the network is then called as ``net(y, sigma)``. A
+blind network (trained on a range of levels without the map) has to guess the level from the picture; the map lets
+the caller choose how strongly it denoises, which plug-and-play uses to anneal from strong to gentle
+(:mod:`synthlib.restoration.pnp`). Without the map (the default, and ``course:denoise``) the network takes no level.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -50,6 +55,7 @@ class DenoiseUNet(nn.Module):
         levels: int = 3  # resolutions: full, 1/2, 1/4 (the paper: 4 levels of 64..512)
         blocks: int = 2  # residual blocks per level on the way down, on the way up and at the bottom (paper: 4)
         image_channels: int = 3
+        noise_map: bool = False  # the noise level as one more input channel (the paper's): net(y, sigma)
 
     def __init__(self, config: Config | None = None) -> None:
         super().__init__()
@@ -60,7 +66,7 @@ class DenoiseUNet(nn.Module):
         check_min("image_channels", cfg.image_channels, owner="DenoiseUNet")
         widths = [cfg.channels * 2**k for k in range(cfg.levels)]
         blocks = lambda c: nn.Sequential(*[_ResBlock(c) for _ in range(cfg.blocks)])  # noqa: E731
-        self.head = nn.Conv2d(cfg.image_channels, widths[0], 3, padding=1)
+        self.head = nn.Conv2d(cfg.image_channels + int(cfg.noise_map), widths[0], 3, padding=1)
         self.down = nn.ModuleList(nn.Sequential(blocks(c), nn.Conv2d(c, 2 * c, 2, stride=2)) for c in widths[:-1])
         self.bottom = blocks(widths[-1])
         self.up = nn.ModuleList(nn.ConvTranspose2d(2 * c, c, 2, stride=2) for c in widths[:-1])
@@ -85,15 +91,32 @@ class DenoiseUNet(nn.Module):
         """Inputs are padded to a multiple of this many pixels."""
         return 2 ** (self.config.levels - 1)
 
-    def noise(self, y: Tensor) -> Tensor:
-        """The predicted noise ``R(y)`` of noisy images ``y`` (N x C x H x W, any H and W)."""
+    def _with_level(self, y: Tensor, sigma: float | Tensor | None) -> Tensor:
+        """``y`` with the noise-level plane appended (``noise_map``), or ``y`` itself (no map, no ``sigma``)."""
+        if not self.config.noise_map:
+            if sigma is not None:
+                raise ValueError("this DenoiseUNet takes no noise level (it was built with noise_map=False and "
+                                 "trained at its own levels): call it without sigma")
+            return y
+        if sigma is None:
+            raise ValueError("this DenoiseUNet takes the noise level as an input (noise_map=True): call it as "
+                             "net(y, sigma), sigma in [-1, 1] units (sigma_from_255(25) for 25 on the 0..255 scale)")
+        level = torch.as_tensor(sigma, dtype=y.dtype, device=y.device).reshape(-1, 1, 1, 1)
+        if level.shape[0] not in (1, y.shape[0]):
+            raise ValueError(f"sigma must be one number or one per image ({y.shape[0]}), got {level.shape[0]} values")
+        return torch.cat([y, level.expand(y.shape[0], 1, *y.shape[-2:])], dim=1)
+
+    def noise(self, y: Tensor, sigma: float | Tensor | None = None) -> Tensor:
+        """The predicted noise ``R(y)`` of noisy images ``y`` (N x C x H x W, any H and W); ``sigma`` (one number,
+        or one per image, in [-1, 1] units) only for a network with ``noise_map``."""
         if y.ndim != 4 or y.shape[1] != self.config.image_channels:
             raise ValueError(f"DenoiseUNet expects images of shape (N, {self.config.image_channels}, H, W), "
                              f"got {tuple(y.shape)}")
         h, w = y.shape[-2:]
         m = self.multiple
         ph, pw = -h % m, -w % m
-        x = F.pad(y, (0, pw, 0, ph), mode="reflect" if ph < h and pw < w else "replicate") if ph or pw else y
+        x = self._with_level(y, sigma)
+        x = F.pad(x, (0, pw, 0, ph), mode="reflect" if ph < h and pw < w else "replicate") if ph or pw else x
         x = self.head(x)
         skips = []
         for down in self.down:
@@ -104,5 +127,11 @@ class DenoiseUNet(nn.Module):
             x = blocks(up(x) + skip)
         return self.tail(x)[..., :h, :w]
 
-    def forward(self, y: Tensor) -> Tensor:
-        return y - self.noise(y)
+    def forward(self, y: Tensor, sigma: float | Tensor | None = None) -> Tensor:
+        return y - self.noise(y, sigma)
+
+
+def takes_noise_level(net: nn.Module) -> bool:
+    """Whether a denoiser is told the noise level (``net(y, sigma)``: a :class:`DenoiseUNet` with ``noise_map``); DnCNN and a
+    DenoiseUNet without the map are not."""
+    return bool(getattr(getattr(net, "config", None), "noise_map", False))

@@ -28,7 +28,7 @@ from synthlib.restoration.classical import (
     stroke_mask,
 )
 from synthlib.restoration.inpaint_net import composite, pad_to_multiple
-from synthlib.restoration.pnp import is_denoiser, pnp_inpaint
+from synthlib.restoration.pnp import PnPSettings, default_settings, is_denoiser, pnp_inpaint
 from synthlib.style.gatys import gram_style_loss
 
 # ----------------------------------------------------------------------------------------------
@@ -454,12 +454,12 @@ KINDS = ("inpaint", "sr", "denoise", "burst_sr")  # denoise: restoration.denoise
 
 
 @torch.no_grad()
-def inpaint_with(G: nn.Module, images: Tensor, holes: Tensor) -> Tensor:
+def inpaint_with(G: nn.Module, images: Tensor, holes: Tensor, settings: PnPSettings | None = None) -> Tensor:
     """Inpaint images of any size with an :class:`~synthlib.restoration.inpaint_net.InpaintUNet` (pad to a multiple
     of ``2**depth``, predict, crop back, and composite) or with a residual denoiser as the prior of plug-and-play
     inpainting (:func:`synthlib.restoration.pnp.pnp_inpaint`, as ``course:inpaint``); every known pixel is returned
     exactly. ``images`` N x 3 x H x W (or 3 x H x W), ``holes`` bool/float N x H x W, N x 1 x H x W or H x W
-    (True = missing)."""
+    (True = missing). ``settings``: plug-and-play's (:func:`synthlib.restoration.pnp.default_settings` when left out)."""
     single = images.ndim == 3
     x = _batch(images)
     h = holes.float()
@@ -469,7 +469,7 @@ def inpaint_with(G: nn.Module, images: Tensor, holes: Tensor) -> Tensor:
     device = next(G.parameters()).device
     x, h = x.to(device).float(), h.expand(x.shape[0], 1, *x.shape[-2:]).to(device)
     if is_denoiser(G):
-        out = pnp_inpaint(G, x, h)
+        out = pnp_inpaint(G, x, h, settings or default_settings(G))
         return out[0] if single else out
     multiple = 2 ** G.config.depth
     xp, size = pad_to_multiple(x, multiple)

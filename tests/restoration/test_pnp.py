@@ -2,13 +2,26 @@
 inpaint_with's use of a denoiser as the prior. The shipped prior's gain over biharmonic is checked in
 tests/test_course_weights.py."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch import nn
 
 from synthlib.restoration import DenoiseUNet, inpaint_with
 from synthlib.restoration.classical import apply_mask, psnr
-from synthlib.restoration.pnp import PnPSettings, _half, classical_start, gained_denoise, is_denoiser, pnp_inpaint
+from synthlib.restoration.pnp import (
+    PNP_DEFAULTS,
+    PNP_TOLD_DEFAULTS,
+    PnPSettings,
+    _half,
+    classical_start,
+    default_settings,
+    gained_denoise,
+    is_denoiser,
+    levels_of,
+    pnp_inpaint,
+)
 
 
 class TowardsPicture(nn.Module):
@@ -143,6 +156,51 @@ def test_settings_are_checked():
         pnp_inpaint(nn.Identity(), torch.zeros(1, 3, 8, 8), torch.zeros(1, 1, 4, 4))
 
 
+class Told(nn.Module):
+    """The identity, told the level: it remembers each level (on 0..255) it was given, as a DenoiseUNet with
+    noise_map is called."""
+
+    config = SimpleNamespace(noise_map=True)
+
+    def __init__(self):
+        super().__init__()
+        self.levels = []
+        self.unused = nn.Parameter(torch.zeros(1))  # inpaint_with reads the device from the parameters
+
+    def noise(self, y, sigma):
+        return torch.zeros_like(y)
+
+    def forward(self, y, sigma):
+        self.levels.append(round(float(sigma) * 255 / 2, 6))
+        return y
+
+
+def test_levels_fall_evenly_in_log_from_the_first_to_the_last():
+    assert levels_of(PNP_DEFAULTS, 3) == [None] * 3
+    levels = [v * 255 / 2 for v in levels_of(PnPSettings(amp=1.0, sigmas=(40.0, 5.0)), 4)]
+    assert levels[0] == pytest.approx(40) and levels[-1] == pytest.approx(5)
+    assert levels[1] / levels[0] == pytest.approx(levels[2] / levels[1]) == pytest.approx(levels[3] / levels[2])
+    assert [v * 255 / 2 for v in levels_of(PnPSettings(amp=1.0, sigmas=(40.0, 5.0)), 1)] == pytest.approx([40])
+
+
+def test_a_told_denoiser_is_annealed_at_every_stage_and_an_untold_one_takes_no_levels():
+    photo, hole = _problem(size=32)
+    damaged = apply_mask(photo[0], hole[0, 0] > 0.5)[None]
+    told = Told()
+    out = pnp_inpaint(told, damaged, hole, PnPSettings(iters=3, coarse_iters=2, levels=1, amp=1.0, sigmas=(40.0, 10.0)))
+    assert told.levels == pytest.approx([40, 10, 40, 20, 10])  # the half-size stage, then full size: each falls
+    assert torch.equal(out[0][:, hole[0, 0] < 0.5], damaged[0][:, hole[0, 0] < 0.5])
+    assert default_settings(told) is PNP_TOLD_DEFAULTS and default_settings(Sizes()) is PNP_DEFAULTS
+    with pytest.raises(ValueError, match="needs PnPSettings"):
+        pnp_inpaint(told, damaged, hole, PNP_DEFAULTS)
+    with pytest.raises(ValueError, match="takes no sigmas"):
+        pnp_inpaint(Sizes(), damaged, hole, PNP_TOLD_DEFAULTS)
+    with pytest.raises(ValueError, match="start >= end"):
+        PnPSettings(amp=1.0, sigmas=(5.0, 40.0))
+    with pytest.raises(ValueError, match="use amp=1"):
+        PnPSettings(sigmas=(40.0, 5.0))
+
+
 def test_inpaint_with_uses_a_denoiser_as_the_prior_and_keeps_known_pixels():
     torch.manual_seed(0)
     net = DenoiseUNet(DenoiseUNet.Config(channels=8, levels=2, blocks=1))
@@ -155,3 +213,16 @@ def test_inpaint_with_uses_a_denoiser_as_the_prior_and_keeps_known_pixels():
     assert torch.equal(out[:, known], damaged[:, known])
     assert not torch.equal(out, damaged)  # the hole was filled
     assert net.training  # put back in the mode it was in
+
+
+def test_inpaint_with_a_told_denoiser_anneals_with_its_defaults():
+    torch.manual_seed(0)
+    net = DenoiseUNet(DenoiseUNet.Config(channels=8, levels=2, blocks=1, noise_map=True))
+    photo, hole = _problem(size=32)
+    damaged = apply_mask(photo[0], hole[0, 0] > 0.5)
+    out = inpaint_with(net, damaged, hole[0, 0] > 0.5)
+    known = hole[0, 0] < 0.5
+    assert torch.equal(out[:, known], damaged[:, known]) and not torch.equal(out, damaged)
+    told = Told()
+    inpaint_with(told, damaged, hole[0, 0] > 0.5, PnPSettings(iters=2, coarse_iters=0, amp=1.0, sigmas=(30.0, 15.0)))
+    assert told.levels == pytest.approx([30, 15])  # settings given: used instead of the defaults
