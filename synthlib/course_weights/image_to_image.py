@@ -215,11 +215,12 @@ def _heldout_noisy(tiny: bool) -> tuple[Tensor, Tensor]:
 
 
 def _denoise_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
-    from synthlib.restoration.classical import scores
+    from synthlib.restoration.classical import scores, sigma_from_255
     from synthlib.restoration.denoise import denoise_with
 
     photos, noisy = _heldout_noisy(tiny)
-    s = scores(torch.cat([denoise_with(models["G_ema"], y[None]).cpu() for y in noisy]), photos)
+    level = sigma_from_255(25)  # told to a network that takes the level (noise_map); the others were trained at it
+    s = scores(torch.cat([denoise_with(models["G_ema"], y[None], level).cpu() for y in noisy]), photos)
     return {"psnr": s["psnr"], "ssim": s["ssim"], "num_photos": len(photos)}
 
 
