@@ -51,6 +51,13 @@ levels 3 with the mirrors' ensemble at 6 steps +1.03 / +1.72, with the quarter t
 0.13-0.19 dB the training photos gain does not reach the held-out ones (strokes +0.02, boxes -0.05..+0.01): the
 training photos were seen by the denoiser, and what limits the fill on new photos is the denoiser, not the iteration.
 `--levels` and `--ensembles` now default to the grid above.
+
+A denoiser told the level (``DenoiseUNet`` with ``noise_map``: experiments/06_restoration/denoise_told.py trains one)
+is searched over ``--sigmas`` (the level's start and end, annealed over each stage's steps; the gain is 1) and each
+count in ``--iters`` as a run of its own, e.g.
+    .venv/bin/python experiments/06_restoration/pnp_inpaint.py --denoiser runs/experiments/denoise_told/checkpoint.pt \
+        --iters 4,8,16 --sigmas 50:5,25:5,15:2 --coarse 20 --levels 3 --ensembles 1
+(not run yet: no told denoiser is trained).
 """
 
 from __future__ import annotations
@@ -64,6 +71,7 @@ import torch
 
 from synthlib.core.runs import experiment_parser, start_experiment
 from synthlib.restoration.classical import apply_mask, inpaint_biharmonic, scores
+from synthlib.restoration.drunet_net import takes_noise_level
 from synthlib.restoration.learned import random_hole
 from synthlib.restoration.pnp import PnPSettings, pnp_inpaint
 
@@ -75,14 +83,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = experiment_parser(__file__, __doc__)
     p.add_argument("--denoiser", default="course:denoise", help="course:NAME or a denoise checkpoint.pt")
     p.add_argument("--val", type=int, default=9, help="how many training photos choose the settings")
-    p.add_argument("--iters", type=int, default=40, help="full-size steps tried (the best count is chosen)")
+    p.add_argument("--iters", default="40", help="full-size steps tried (the best count is chosen); for a denoiser told "
+                   "the level, whose levels are spread over the steps, each count of a comma-separated list is its own run")
     p.add_argument("--amps", default="1,1.5,1.75", help="contrast gains tried, comma-separated")
     p.add_argument("--coarse", default="0,20", help="half-size step counts tried, comma-separated")
     p.add_argument("--levels", default="1,2,3", help="halvings the coarse start comes from, comma-separated")
     p.add_argument("--ensembles", default="1,4", help="symmetries each step averages over (1, 2, 4, 8), comma-separated")
+    p.add_argument("--sigmas", default="50:5,25:5,15:2", help="for a denoiser told the level (noise_map): the level's "
+                   "start:end on 0..255 tried, comma-separated (the contrast gain is then 1)")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--chosen", default=None, metavar="AMP,COARSE,ITERS[,LEVELS,ENSEMBLE]",
-                   help="skip the search: score these settings on the held-out photos (a choice made by earlier runs)")
+    p.add_argument("--chosen", default=None, metavar="AMP,COARSE,ITERS[,LEVELS,ENSEMBLE[,START:END]]",
+                   help="skip the search: score these settings on the held-out photos (a choice made by earlier runs; "
+                   "START:END, the told level's, with AMP 1)")
     return p.parse_args(argv)
 
 
@@ -109,18 +121,24 @@ def main(argv: list[str] | None = None) -> None:
     from synthlib.restoration.learned import load_restoration_model
 
     net = load_restoration_model(args.denoiser, kind="denoise").net
+    told = takes_noise_level(net)
     if args.chosen:
         amp, coarse, iters, *more = args.chosen.split(",")
         levels, ensemble = (int(more[0]), int(more[1])) if more else (1, 1)
         return heldout(run, net, PnPSettings(iters=int(iters), coarse_iters=int(coarse), amp=float(amp), levels=levels,
-                                             ensemble=ensemble))
+                                             ensemble=ensemble, sigmas=_pair(more[2]) if len(more) > 2 else None))
     val = problem(photo_names("train")[: args.val], seed_offset=10_000)
     curves: dict[str, list[float]] = {}
     best = (-1.0, None, 0)
     ints = [[int(v) for v in option.split(",")] for option in (args.coarse, args.levels, args.ensembles)]
-    grid = itertools.product([float(a) for a in args.amps.split(",")], *ints)
-    for amp, coarse, levels, ensemble in grid:
-        settings = PnPSettings(iters=args.iters, coarse_iters=coarse, amp=amp, levels=levels, ensemble=ensemble)
+    iters = [int(v) for v in args.iters.split(",")]
+    # a told denoiser: its levels are spread over the steps, so each step count is a run of its own (scored at its end);
+    # one of fixed level: one run of the most steps, scored after each
+    strengths = [(1.0, _pair(v)) for v in args.sigmas.split(",")] if told else \
+                [(float(a), None) for a in args.amps.split(",")]
+    grid = itertools.product(strengths, *ints, iters if told else [max(iters)])
+    for (amp, sigmas), coarse, levels, ensemble, steps in grid:
+        settings = PnPSettings(iters=steps, coarse_iters=coarse, amp=amp, levels=levels, ensemble=ensemble, sigmas=sigmas)
         per_kind = {}
         t0 = time.perf_counter()
         for kind, (photos, holes, damaged) in val.items():
@@ -128,10 +146,10 @@ def main(argv: list[str] | None = None) -> None:
             pnp_inpaint(net, damaged, holes, settings, on_step=lambda k, x: psnrs.append(scores(x, photos)["psnr"]))
             per_kind[kind] = psnrs
         mean = [(a + b) / 2 for a, b in zip(per_kind["strokes"], per_kind["boxes"])]
-        key = f"amp={amp:g} coarse={coarse}" + (f" levels={levels}" if levels > 1 else "") + \
-              (f" ensemble={ensemble}" if ensemble > 1 else "")
+        key = (f"sigmas={sigmas[0]:g}:{sigmas[1]:g} iters={steps}" if told else f"amp={amp:g}") + f" coarse={coarse}" + \
+              (f" levels={levels}" if levels > 1 else "") + (f" ensemble={ensemble}" if ensemble > 1 else "")
         curves[key] = mean
-        k = max(range(len(mean)), key=mean.__getitem__)
+        k = len(mean) - 1 if told else max(range(len(mean)), key=mean.__getitem__)
         print(f"{key}: best {mean[k]:.3f} dB at {k + 1} steps (strokes {per_kind['strokes'][k]:.3f}, boxes "
               f"{per_kind['boxes'][k]:.3f}); after 5/10/20: "
               f"{' '.join(f'{mean[min(i, len(mean) - 1)]:.3f}' for i in (4, 9, 19))} "
@@ -142,6 +160,11 @@ def main(argv: list[str] | None = None) -> None:
     chosen = best[1]
     print(f"chosen on {args.val} training photos: {chosen}", flush=True)
     heldout(run, net, chosen)
+
+
+def _pair(text: str) -> tuple[float, float]:
+    start, end = text.split(":")
+    return float(start), float(end)
 
 
 def heldout(run, net, chosen: PnPSettings) -> None:
