@@ -207,8 +207,10 @@ def _against_default(recipe: Recipe, metrics: Mapping[str, float]) -> dict[str, 
     return {"default_profile": default, "beats_default_profile": beats}
 
 
-def export(recipe: Recipe, trainer: Any, clock: Clock, *, folder: Path, tiny: bool, log: Callable[[str], None]) -> dict[str, Any]:
-    """Write ``<folder>/<name>.safetensors`` (fp16 when the chapter's metrics do not change) and the manifest entry."""
+def export(recipe: Recipe, trainer: Any, clock: Clock, *, folder: Path, tiny: bool, log: Callable[[str], None],
+           run_dir: Path) -> dict[str, Any]:
+    """Write ``<folder>/<name>.safetensors`` (fp16 when the chapter's metrics do not change) and the manifest entry;
+    a recipe that uses this one as its prior is rescored, logging beside ``run_dir`` (the run that trained it)."""
     from safetensors.torch import save_file
 
     entries = _cpu_entries(trainer, recipe.export)
@@ -267,7 +269,7 @@ def export(recipe: Recipe, trainer: Any, clock: Clock, *, folder: Path, tiny: bo
     for dependent in [r for r in RECIPES.values() if r.prior == recipe.name and r.name in read_manifest(folder)]:
         log(f"course:{dependent.name} uses this network: rescoring it")
         export_with_prior(dependent, tiny=tiny, folder=folder, echo=log.echo,  # its entry must name the new file's SHA
-                          run_dir=log.path.parent.parent / dependent.name)  # beside the prior's run, not in runs/
+                          run_dir=run_dir.parent / dependent.name)  # beside the prior's run, not in runs/
     return entry
 
 
@@ -410,7 +412,7 @@ def train(name: str, *, steps: int | None = None, tiny: bool = False, run_dir: s
             log(f"stopped at step {trainer.step:,} (checkpoint saved; run again to continue)")
             return None
         log(f"trained {trainer.step:,} steps, {trainer.num_img:,} images in {clock.total():.0f} s of training")
-        return export(recipe, trainer, clock, folder=folder, tiny=tiny, log=log)
+        return export(recipe, trainer, clock, folder=folder, tiny=tiny, log=log, run_dir=run_dir)
     finally:
         torch.set_num_threads(threads)
         lock.close()
