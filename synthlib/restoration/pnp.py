@@ -59,7 +59,7 @@ class PnPSettings:
     eighth, a quarter, a half),
     ``ensemble`` how many of the square's eight flips and quarter turns each denoising step averages over
     (:func:`synthlib.restoration.self_ensemble`'s order: 1 none, 4 the quarter turns, 8 all);
-    ``sigmas`` for a denoiser told the noise level (:func:`~synthlib.restoration.denoise.takes_noise_level`), and
+    ``sigmas`` for a denoiser told the noise level (:func:`~synthlib.restoration.drunet_net.takes_noise_level`), and
     only for one: the level it is told falls from ``sigmas[0]`` to ``sigmas[1]`` (on the 0..255 scale, spaced
     evenly in log) over each stage's steps, strong corrections first, gentle ones last (Zhang et al.'s DPIR); the
     level does what the contrast gain does for a denoiser of one level, so ``amp`` stays 1 with it."""
