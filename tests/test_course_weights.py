@@ -218,6 +218,45 @@ def test_rescore_rewrites_the_scores_and_leaves_the_file_and_its_training_record
     assert cw.main(["rescore", "sr-x5"]) == 2
 
 
+def test_adopt_ships_a_trials_file_and_refuses_what_the_recipe_would_not_rebuild(weights, tmp_path, monkeypatch, capsys):
+    """A trial trains into its own export folder; adopting copies its file and entry into the weights folder (the
+    dependent plug-and-play entry rescored with it), and refuses a file the recipe does not reproduce or whose bytes
+    do not match their SHA-256, with one line and nothing changed."""
+    import synthlib.restoration.denoise as dn
+
+    trial = tmp_path / "trial"
+    entry = cw.train("denoise", tiny=True, steps=6, run_dir=tmp_path / "trial-run", folder=trial)
+    assert entry["sha256"] != cw.read_manifest(weights)["denoise"]["sha256"]  # another file than the shipped one
+    assert cw.main(["adopt", "denoise", str(trial)]) == 0
+    after = cw.read_manifest(weights)
+    assert after["denoise"]["sha256"] == entry["sha256"] and after["denoise"]["adopted"]["from"] == str(trial)
+    assert after["denoise"]["steps"] == 6 and after["denoise"]["command"] == "make weights NAME=denoise"
+    assert (weights / entry["file"]).read_bytes() == (trial / entry["file"]).read_bytes()
+    cw.verify("denoise")
+    assert after["inpaint"]["sha256"] == entry["sha256"]  # the plug-and-play entry now names the adopted file
+    capsys.readouterr()
+
+    # a trial with another learning rate than the recipe's: `make weights` would not reproduce it
+    other = tmp_path / "other"
+    config = dn.DenoiseConfig
+    with monkeypatch.context() as m:
+        m.setattr(dn, "DenoiseConfig", lambda **kw: config(**{**kw, "lr": 1e-4}))
+        cw.train("denoise", tiny=True, steps=4, run_dir=tmp_path / "other-run", folder=other)
+    before = (weights / "manifest.json").read_bytes()
+    assert cw.main(["adopt", "denoise", str(other)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "training lr: the recipe uses 0.0005, the file was trained with 0.0001" in err[0], err
+    assert "change the recipe first" in err[0]
+    # a file whose bytes changed after its manifest entry was written
+    data = bytearray((trial / entry["file"]).read_bytes())
+    data[-1] ^= 0xFF
+    (trial / entry["file"]).write_bytes(bytes(data))
+    assert cw.main(["adopt", "denoise", str(trial)]) == 2
+    assert "does not match the SHA-256" in capsys.readouterr().err
+    assert cw.main(["adopt", "denoise", str(weights)]) == 2  # the weights folder itself
+    assert (weights / "manifest.json").read_bytes() == before
+
+
 @pytest.mark.parametrize("name", sorted(TRANSLATORS))
 def test_course_translator_loads_and_translates_emoji(weights, name, tmp_path):
     from synthlib.__main__ import main

@@ -32,7 +32,7 @@ number of samples as the chapter's default profile, and writes the manifest entr
 folder through the same code path: ``train(name, tiny=True, ...)``).
 """
 
-from synthlib.course_weights.build import export, main, rebaseline, rescore, train
+from synthlib.course_weights.build import adopt, export, main, rebaseline, rescore, train
 from synthlib.course_weights.manifest import (
     MANIFEST_FORMAT,
     WEIGHTS_ENV,
@@ -56,7 +56,7 @@ from synthlib.course_weights.recipes import (
 )
 
 __all__ = [
-    "MANIFEST_FORMAT", "NAMES", "PREFIX", "RECIPES", "Recipe", "WEIGHTS_ENV", "describe", "export", "get_recipe",
+    "MANIFEST_FORMAT", "NAMES", "PREFIX", "RECIPES", "Recipe", "WEIGHTS_ENV", "adopt", "describe", "export", "get_recipe",
     "list_weights", "load", "load_checkpoint", "main", "manifest_path", "read_manifest", "resolve_name",
     "rebaseline", "rescore", "sha256_file", "train", "verify", "weights_dir"
 ]

@@ -1,4 +1,4 @@
-"""``python -m synthlib.course_weights train|list|verify|baseline|rescore`` (what ``make weights`` runs)."""
+"""``python -m synthlib.course_weights train|list|verify|baseline|rescore|adopt`` (what ``make weights`` runs)."""
 
 import sys
 

@@ -353,6 +353,80 @@ def rescore(name: str, *, folder: str | os.PathLike | None = None, echo: bool = 
     return entry
 
 
+def _differences(recipe: Recipe, entry: Mapping[str, Any]) -> list[str]:
+    """How the networks and training config that ``recipe`` builds now differ from those ``entry``'s file was trained
+    with (a config field added since, absent from the entry, must build at its default); empty when they agree."""
+    import json
+
+    trainer = recipe.build(recipe, bool(entry.get("tiny")))
+    out = []
+    for model, saved in entry["models"].items():
+        net = trainer.model(model)
+        built = json.loads(json.dumps(ckpt_io.model_entry(net)["config"]))
+        defaults = {f.name: f.default for f in dataclasses.fields(net.config)}
+        for key in sorted(set(built) | set(saved["config"])):
+            want = saved["config"].get(key, defaults.get(key))
+            if built.get(key) != want:
+                out.append(f"{model}.{key}: the recipe builds {built.get(key)!r}, the file has {want!r}")
+    if dataclasses.is_dataclass(trainer.config) and entry.get("train_config") is not None:
+        if hasattr(trainer.config, "num_steps"):
+            trainer.config.num_steps = entry["steps"]
+        built = json.loads(json.dumps(dataclasses.asdict(trainer.config)))
+        for key in sorted(set(built) | set(entry["train_config"])):
+            if key in entry["train_config"] and built.get(key) != entry["train_config"][key]:
+                out.append(f"training {key}: the recipe uses {built.get(key)!r}, the file was trained with "
+                           f"{entry['train_config'][key]!r}")
+    return out
+
+
+def adopt(name: str, source: str | os.PathLike, *, folder: str | os.PathLike | None = None,
+          echo: bool = False) -> dict[str, Any]:
+    """Ship a file trained elsewhere (a trial's export folder ``source``, written by :func:`train` with ``folder=``):
+    copy ``source/NAME.safetensors`` into the weights folder and its manifest entry with it, with the recipe's
+    description, notes and default-profile comparison as they are now and an ``adopted`` record. Refused unless the
+    file matches its SHA-256 and the recipe now builds the same networks with the same training config, so that
+    ``make weights NAME=...`` reproduces what ships (change the recipe first; data choices the config does not
+    record, such as which photos, are the caller's to carry over). A recipe that uses this one as its prior is
+    rescored. Returns the new entry."""
+    import shutil
+
+    recipe = get_recipe(name)
+    source, folder = Path(source), (Path(folder) if folder is not None else weights_dir())
+    if source.resolve() == folder.resolve():
+        raise CheckpointError(f"course:{recipe.name}: {source} is the weights folder itself; adopt from a trial's "
+                              "export folder")
+    entry = dict(_entry(recipe.name, source))
+    src = source / entry["file"]
+    if not src.is_file() or sha256_file(src) != entry["sha256"]:
+        raise CheckpointError(f"course:{recipe.name}: {src} is missing or does not match the SHA-256 in "
+                              f"{source / 'manifest.json'}; train it there again")
+    differences = _differences(recipe, entry)
+    if differences:
+        raise CheckpointError(f"course:{recipe.name}: the recipe no longer builds what {src} was trained as "
+                              f"({'; '.join(differences)}): change the recipe first, so that "
+                              f"`{command(recipe.name)}` reproduces it")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{src.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, folder / src.name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    entry.update(description=recipe.description, chapter=f"notebooks/{recipe.chapter}.ipynb", notes=recipe.notes,
+                 command=command(recipe.name), adopted={"from": str(source), "date": _now()},
+                 **_against_default(recipe, entry["metrics"]))
+    _update_manifest(folder, recipe.name, entry)
+    if echo:
+        print(f"course:{recipe.name}: adopted {src} (sha256 {entry['sha256'][:16]}...); scores {_fmt(entry['metrics'])}",
+              flush=True)
+    for dependent in [r for r in RECIPES.values() if r.prior == recipe.name and r.name in read_manifest(folder)]:
+        export_with_prior(dependent, tiny=bool(entry.get("tiny")), folder=folder, echo=echo)
+    return entry
+
+
 def _fmt(d: Mapping[str, Any]) -> str:
     return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in d.items() if k != "source")
 
@@ -498,6 +572,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                                        "and rewrite its scores; trains nothing")
     r.add_argument("names", nargs="+", metavar="NAME")
     r.add_argument("--out", default=None, help=f"the weights folder (default ${WEIGHTS_ENV} or synthlib/weights/course)")
+    a = sub.add_parser("adopt", help="ship NAME's file from a trial's export folder (its SHA-256 and the recipe's "
+                                     "networks and training config checked); trains nothing")
+    a.add_argument("name", metavar="NAME")
+    a.add_argument("source", metavar="FOLDER", help="the trial's export folder (its manifest.json names the file)")
+    a.add_argument("--out", default=None, help=f"the weights folder (default ${WEIGHTS_ENV} or synthlib/weights/course)")
     args = parser.parse_args(argv)
     try:
         if args.verb == "list":
@@ -524,6 +603,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 entry = rescore(name, folder=args.out, echo=True)
                 print(f"course:{get_recipe(name).name}: scores {_fmt(entry['metrics'])}; beats the default profile on "
                       f"{entry['beats_default_profile']}")
+            return 0
+        if args.verb == "adopt":
+            entry = adopt(args.name, args.source, folder=args.out, echo=True)
+            print(f"course:{get_recipe(args.name).name}: beats the default profile on {entry['beats_default_profile']}")
             return 0
         names = args.names
         if not names:
