@@ -254,6 +254,8 @@ def test_adopt_ships_a_trials_file_and_refuses_what_the_recipe_would_not_rebuild
     assert cw.main(["adopt", "denoise", str(trial)]) == 2
     assert "does not match the SHA-256" in capsys.readouterr().err
     assert cw.main(["adopt", "denoise", str(weights)]) == 2  # the weights folder itself
+    assert cw.main(["adopt", "inpaint", str(trial)]) == 2  # no network of its own: its prior is what is adopted
+    assert "adopt course:denoise" in capsys.readouterr().err
     assert (weights / "manifest.json").read_bytes() == before
 
 

@@ -391,6 +391,9 @@ def adopt(name: str, source: str | os.PathLike, *, folder: str | os.PathLike | N
     import shutil
 
     recipe = get_recipe(name)
+    if recipe.prior is not None:
+        raise CheckpointError(f"course:{recipe.name} has no network of its own (it uses course:{recipe.prior}'s): adopt "
+                              f"course:{recipe.prior}, and course:{recipe.name} is rescored with it")
     source, folder = Path(source), (Path(folder) if folder is not None else weights_dir())
     if source.resolve() == folder.resolve():
         raise CheckpointError(f"course:{recipe.name}: {source} is the weights folder itself; adopt from a trial's "
