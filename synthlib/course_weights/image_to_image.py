@@ -259,8 +259,8 @@ def _sr_build(r: Recipe, tiny: bool) -> Any:
     # the photos only near the held-out scale) stalled at +1.04..+1.09 from 2,000 steps on. Still short of the issue's
     # +2 dB: the curve flattens by 10,000 steps, so more photos, not more steps, is the next lever (a 4,000-step trial
     # with names=training_photo_names(), the 38 photos, gained +0.09 dB at 4,000 steps: experiments/README.md). The
-    # full recipe on the 38 photos (a trial, 2026-12-07, still running) watched +1.04 / +1.18 / +1.29 dB (luma +1.17 /
-    # +1.29 / +1.38) at 1,000 / 2,000 / 3,000 steps: above this build at 4,000 steps by its third thousand.
+    # full recipe on the 38 photos (a trial, 2026-12-07, still running) watched +1.04 / +1.18 / +1.29 / +1.36 dB (luma
+    # +1.17 / +1.29 / +1.38 / +1.44) at 1,000 / 2,000 / 3,000 / 4,000 steps: +0.09 over this build at 4,000.
     # On the papers' convention (luma PSNR, 4 px border cut: the score's psnr_y) the build gains +1.46 dB (27.19
     # against 25.73), where Ledig et al.'s SRResNet gains +1.62 on BSD100 (25.96 -> 27.58) and SwinIR about +1.96:
     # +2 dB on natural photos of this difficulty is the state of the art's edge.
