@@ -225,17 +225,9 @@ def export(recipe: Recipe, trainer: Any, clock: Clock, *, folder: Path, tiny: bo
                for name, e in entries.items() for k, v in e["state"].items()}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{recipe.name}.safetensors"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        # one metadata key: safetensors writes its metadata map in an order that varies between processes, and the
-        # same weights must give the same bytes (and SHA-256) every time
-        save_file(tensors, tmp, metadata={"synthlib": f"{MANIFEST_FORMAT} {recipe.name}"})
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the file ships in the repository
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # one metadata key: safetensors writes its metadata map in an order that varies between processes, and the same
+    # weights must give the same bytes (and SHA-256) every time
+    _write_atomically(path, lambda tmp: save_file(tensors, tmp, metadata={"synthlib": f"{MANIFEST_FORMAT} {recipe.name}"}))
     entry = {
         "description": recipe.description,
         "chapter": f"notebooks/{recipe.chapter}.ipynb",
@@ -353,21 +345,45 @@ def rescore(name: str, *, folder: str | os.PathLike | None = None, echo: bool = 
     return entry
 
 
+def model_differences(model: str, net: nn.Module, saved: Mapping[str, Any]) -> list[str]:
+    """How ``net`` (as a recipe builds it now) differs from ``saved``, a manifest entry's record of model ``model``
+    (its arch and config); a config field added since, absent from ``saved``, must build at its default, which is
+    what the file is rebuilt with. Empty when they agree."""
+    import json
+
+    built = ckpt_io.model_entry(net)
+    out = [] if built["arch"] == saved["arch"] else [f"{model}: the recipe builds {built['arch']}, the file has "
+                                                      f"{saved['arch']}"]
+    config = json.loads(json.dumps(built["config"]))
+    defaults = {f.name: f.default for f in dataclasses.fields(net.config)}
+    for key in sorted(set(config) | set(saved["config"])):
+        want = saved["config"][key] if key in saved["config"] else defaults.get(key)
+        if key not in config or config[key] != want:
+            out.append(f"{model}.{key}: the recipe builds {config.get(key)!r}, the file has {want!r}")
+    return out
+
+
+def _write_atomically(path: Path, write: Callable[[str], None]) -> None:
+    """``write(tmp)`` a file beside ``path``, then move it into place (mode 0644: it ships in the repository), so a
+    killed process leaves the old file or the new one, never half of one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _differences(recipe: Recipe, entry: Mapping[str, Any]) -> list[str]:
     """How the networks and training config that ``recipe`` builds now differ from those ``entry``'s file was trained
     with (a config field added since, absent from the entry, must build at its default); empty when they agree."""
     import json
 
     trainer = recipe.build(recipe, bool(entry.get("tiny")))
-    out = []
-    for model, saved in entry["models"].items():
-        net = trainer.model(model)
-        built = json.loads(json.dumps(ckpt_io.model_entry(net)["config"]))
-        defaults = {f.name: f.default for f in dataclasses.fields(net.config)}
-        for key in sorted(set(built) | set(saved["config"])):
-            want = saved["config"].get(key, defaults.get(key))
-            if built.get(key) != want:
-                out.append(f"{model}.{key}: the recipe builds {built.get(key)!r}, the file has {want!r}")
+    out = [d for model, saved in entry["models"].items() for d in model_differences(model, trainer.model(model), saved)]
     if dataclasses.is_dataclass(trainer.config) and entry.get("train_config") is not None:
         if hasattr(trainer.config, "num_steps"):
             trainer.config.num_steps = entry["steps"]
@@ -409,15 +425,7 @@ def adopt(name: str, source: str | os.PathLike, *, folder: str | os.PathLike | N
                               f"({'; '.join(differences)}): change the recipe first, so that "
                               f"`{command(recipe.name)}` reproduces it")
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{src.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, folder / src.name)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write_atomically(folder / src.name, lambda tmp: shutil.copyfile(src, tmp))
     entry.update(description=recipe.description, chapter=f"notebooks/{recipe.chapter}.ipynb", notes=recipe.notes,
                  command=command(recipe.name), adopted={"from": str(source), "date": _now()},
                  **_against_default(recipe, entry["metrics"]))
