@@ -36,8 +36,7 @@ RECIPE = "fast-style-starry_night"
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = experiment_parser(__file__, __doc__)
     p.add_argument("--channels", type=int, default=32, help="the TransformerNet's base channels (the recipe's: 16)")
-    p.add_argument("--steps", type=int, default=None, help="another budget than the recipe's 16,000 steps")
-    p.add_argument("--tiny", action="store_true", help="the smoke-profile sizes and a few steps: checks the path")
+    build.add_trial_options(p, RECIPE)
     return p.parse_args(argv)
 
 
@@ -56,10 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     run = start_experiment(NAME, args)
     wider(args.channels, args.tiny)
-    entry = build.train(RECIPE, run_dir=run.dir, folder=run.dir / "export", echo=True, tiny=args.tiny, steps=args.steps)
-    if entry is not None:
-        run.record(metrics=entry["metrics"], steps=entry["steps"], train_seconds=entry["train_seconds"],
-                   config=entry["models"]["net_ema"]["config"])
+    build.train_trial(RECIPE, run, args)
 
 
 if __name__ == "__main__":

@@ -36,13 +36,13 @@ from synthlib.core.runs import experiment_parser, start_experiment
 from synthlib.course_weights import build
 
 NAME = "denoise_told"
+RECIPE = "denoise"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = experiment_parser(__file__, __doc__)
     p.add_argument("--max-sigma", type=float, default=50.0, help="the training levels' top, on 0..255 (DRUNet: 50)")
-    p.add_argument("--steps", type=int, default=None, help="another budget than course:denoise's 8,000 steps")
-    p.add_argument("--tiny", action="store_true", help="the smoke-profile sizes and a few steps: checks the path")
+    build.add_trial_options(p, RECIPE)
     return p.parse_args(argv)
 
 
@@ -68,11 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     run = start_experiment(NAME, args)
     told_recipe(args.max_sigma)
-    entry = build.train("denoise", run_dir=run.dir, folder=run.dir / "export", echo=True, tiny=args.tiny,
-                        steps=args.steps)
-    if entry is not None:
-        run.record(metrics=entry["metrics"], steps=entry["steps"], train_seconds=entry["train_seconds"],
-                   train_config=entry["train_config"])
+    build.train_trial(RECIPE, run, args)
 
 
 if __name__ == "__main__":

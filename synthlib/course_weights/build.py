@@ -438,6 +438,24 @@ def adopt(name: str, source: str | os.PathLike, *, folder: str | os.PathLike | N
     return entry
 
 
+def add_trial_options(parser: argparse.ArgumentParser, name: str) -> None:
+    """An experiment that trains a variant of ``name``'s recipe (:func:`train_trial`): ``--steps`` and ``--tiny``."""
+    parser.add_argument("--steps", type=int, default=None,
+                        help=f"another budget than course:{name}'s {get_recipe(name).steps:,} steps")
+    parser.add_argument("--tiny", action="store_true", help="the smoke-profile sizes and a few steps: checks the path")
+
+
+def train_trial(name: str, run: Any, args: argparse.Namespace) -> dict[str, Any] | None:
+    """Train (or resume) a variant of ``name``'s recipe, patched by the calling experiment, into the experiment's
+    ``run`` folder, export it to ``run.dir/export`` (whence :func:`adopt` can ship it) and record its entry's
+    metrics, steps, training time and configs in the run. Returns the entry, or None when stopped early."""
+    entry = train(name, run_dir=run.dir, folder=run.dir / "export", echo=True, tiny=args.tiny, steps=args.steps)
+    if entry is not None:
+        run.record(metrics=entry["metrics"], steps=entry["steps"], train_seconds=entry["train_seconds"],
+                   train_config=entry["train_config"], models={m: e["config"] for m, e in entry["models"].items()})
+    return entry
+
+
 def _fmt(d: Mapping[str, Any]) -> str:
     return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in d.items() if k != "source")
 
