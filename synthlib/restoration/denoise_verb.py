@@ -5,7 +5,7 @@ METHOD is a checkpoint, course:denoise, or bm3d (the classical reference, which 
 level on the 0..255 scale). A network trained at one noise level works best near it; the checkpoint says which
 levels it saw, and --sigma, when given, is checked against them. A network told the level (a DenoiseUNet with
 noise_map) takes --sigma as its input, so it sets how strongly the photo is smoothed; without --sigma the level is
-estimated from the photo (scikit-image's wavelet estimate, printed). Any size: the picture is processed in
+estimated from the photo (a wavelet estimate on its mid-tones, printed: estimate_level). Any size: the picture is processed in
 overlapping tiles, so memory depends on --tile, not on the picture; the tiles overlap by at least half the network's
 receptive field, so a DnCNN's tiled result is the whole-picture one (a U-Net's, DenoiseUNet, to within the rounding
 of its strided grid).
@@ -54,18 +54,41 @@ def _trained_levels(config: dict) -> tuple[float, float]:
     return lo * 255 / 2, hi * 255 / 2
 
 
-def estimate_level(pixels, side: int = 1024) -> float:
-    """The Gaussian noise level of an H x W x 3 picture (uint8 or uint16) on the 0..255 scale: scikit-image's wavelet
-    estimate, averaged over the colour channels, on the central ``side`` x ``side`` window (enough pixels for the
-    estimate, and memory that does not grow with the picture). Clipping at black and white hides some of the noise,
-    so strong noise reads low (sigma 50 on a photo with dark and bright parts reads about 41)."""
-    import numpy as np
-    from skimage.restoration import estimate_sigma
+def estimate_level(pixels, side: int = 1024, *, margin: float = 2.0, rounds: int = 3) -> float:
+    """The Gaussian noise level of an H x W x 3 picture (uint8 or uint16) on the 0..255 scale, read off its central
+    ``side`` x ``side`` window (enough pixels, and memory that does not grow with the picture).
 
+    Donoho and Johnstone's wavelet estimate, as scikit-image's ``estimate_sigma`` computes it (the median absolute
+    finest diagonal db2 coefficient / 0.6745; the median ignores the few large coefficients of edges), but only where
+    the picture's local level (its db2 approximation over about 8 x 8 pixels) is at least ``margin`` sigma from black
+    and from white. Clipping at 0 and 255 hides the noise of dark and bright parts, so the estimate over every pixel
+    reads strong noise low; each of ``rounds`` rounds re-estimates sigma on the mid-tones the last estimate allows.
+    On the nine held-out photos at 512 px, sigma 25 / 40 / 50 reads 25.0 / 39.4 / 48.7 on average this way and
+    23.3 / 35.4 / 43.0 over every pixel; sigma 5 reads 5.6 both ways (texture adds a little). A margin of 2 sigma
+    lets about 2 % of a pixel's noise be clipped, and leaves enough mid-tones in a small window."""
+    import numpy as np
+    import pywt
+    from scipy.ndimage import uniform_filter
+
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
     h, w = pixels.shape[:2]
     top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
     window = pixels[top:top + side, left:left + side].astype(np.float32) / np.iinfo(pixels.dtype).max
-    return float(estimate_sigma(window, channel_axis=-1, average_sigmas=True)) * 255.0
+    detail, level = [], []
+    for c in range(window.shape[2]):
+        approx, (_, _, diagonal) = pywt.dwt2(window[..., c], "db2", mode="symmetric")
+        detail.append(np.abs(diagonal))
+        level.append(uniform_filter(approx / 2, size=4))  # orthonormal in 2-D: approx / 2 is the local mean
+    detail, level = np.stack(detail), np.stack(level)
+    sigma = float(np.median(detail)) / 0.6745
+    for _ in range(rounds):
+        mid = (level > margin * sigma) & (level < 1 - margin * sigma)
+        channels = [float(np.median(d[m])) / 0.6745 for d, m in zip(detail, mid) if m.sum() >= 256]
+        if not channels:  # noise so strong that no part of the picture is clear of clipping: keep the estimate
+            break
+        sigma = float(np.mean(channels))
+    return sigma * 255.0
 
 
 def run(args: argparse.Namespace) -> int:
