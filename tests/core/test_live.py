@@ -90,6 +90,17 @@ def test_drawing_takes_at_most_its_share_of_the_training_time(monkeypatch):
     assert view.draw_seconds >= 0.05 * (clock["t"] - view.draw_seconds) - 2.0  # and uses its share, not far less
 
 
+def test_a_live_view_pays_matplotlibs_start_before_training_and_not_in_its_share(monkeypatch):
+    """Live, the view renders a small frame when it is made (matplotlib's one-off start), shows nothing and charges
+    nothing to the throttle, so the first real frame costs what later ones do; unattended, it does not warm up."""
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: shown.append(a))
+    view = LiveView(samples_preview(4, seed=0), live=True)
+    assert view.warmup_seconds > 0 and view.draws == 0 and view.draw_seconds == 0.0 and view._next == 0.0
+    assert shown == [] and view._handle is None
+    assert LiveView(live=False).warmup_seconds == 0.0
+
+
 def test_unattended_kernels_are_not_live(monkeypatch):
     monkeypatch.setenv("SYNTHLIB_LIVE", "1")
     assert live_mod.is_interactive()
