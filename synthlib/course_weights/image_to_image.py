@@ -245,6 +245,7 @@ _register(Recipe(
 # sr-x4: chapter 6's SRResNet (x4, pixel shuffle) on crops of the training photos, scored on the held-out photos
 def _sr_build(r: Recipe, tiny: bool) -> Any:
     from synthlib.data.crops import RandomCrops
+    from synthlib.data.photos import training_photo_names
     from synthlib.restoration.learned import DownscaledBatches, SRConfig, sr_trainer
     from synthlib.restoration.sr_net import SRResNet
 
@@ -253,21 +254,22 @@ def _sr_build(r: Recipe, tiny: bool) -> Any:
                                              else dict(base_channels=64, num_blocks=16))))
     # Adam at 2e-4 held for 6,000 steps, then half a cosine down to 2e-6, on 64 px crops at every scale (sides
     # log-uniform in 1/25..1 of the shorter side, photos up to 1024 px: each training photo seen from its finest detail
-    # to its whole). The build of 2026-12-06 (42 min of training) gained +1.02 / +1.16 / +1.27 / +1.35 / +1.39 / +1.41 dB
-    # over bicubic on the held-out photos at 1,000 / 2,000 / 4,000 / 6,000 / 8,000 / 12,000 steps (+1.54 with the x8
-    # self-ensemble); the chapter's 32 x 4 network gains +0.88 in 90 s. The earlier recipe's crops (sides 1/4..1, so
-    # the photos only near the held-out scale) stalled at +1.04..+1.09 from 2,000 steps on. Still short of the issue's
-    # +2 dB: the curve flattens by 10,000 steps, so more photos, not more steps, is the next lever (a 4,000-step trial
-    # with names=training_photo_names(), the 38 photos, gained +0.09 dB at 4,000 steps: experiments/README.md). The
-    # full recipe on the 38 photos (a trial, 2026-12-07, still running) watched +1.04 / +1.18 / +1.29 / +1.36 dB (luma
-    # +1.17 / +1.29 / +1.38 / +1.44) at 1,000 / 2,000 / 3,000 / 4,000 steps: +0.09 over this build at 4,000.
-    # On the papers' convention (luma PSNR, 4 px border cut: the score's psnr_y) the build gains +1.46 dB (27.19
-    # against 25.73), where Ledig et al.'s SRResNet gains +1.62 on BSD100 (25.96 -> 27.58) and SwinIR about +1.96:
-    # +2 dB on natural photos of this difficulty is the state of the art's edge.
+    # to its whole) of all 38 training photos ('train' and 'train_more', as course:denoise). On the 26 'train' photos
+    # (the build of 2026-12-06, 42 min of training) the gain over bicubic on the held-out photos was +1.02 / +1.16 /
+    # +1.27 / +1.35 / +1.39 / +1.41 dB at 1,000 / 2,000 / 4,000 / 6,000 / 8,000 / 12,000 steps (+1.54 with the x8
+    # self-ensemble), flat from 10,000: the photos, not the steps, were the limit. On the 38 (the build of
+    # 2026-12-07, 3 h 16 min of training on a machine about four times slower): +1.04 / +1.18 / +1.36 / +1.45 / +1.50 /
+    # +1.53 dB at the same steps. The chapter's 32 x 4 network gains +0.88 in 90 s. The earlier recipe's crops (sides
+    # 1/4..1, so the photos only near the held-out scale) stalled at +1.04..+1.09 from 2,000 steps on. Still short of
+    # the issue's +2 dB; the next lever is the crop side: 64 px crops give the network 16 px inputs against a receptive
+    # field of ~79 (experiments/06_restoration/sr_crops.py). On the papers' convention (luma PSNR, 4 px border cut:
+    # the score's psnr_y) this build gains +1.57 dB (27.31 against 25.73), where Ledig et al.'s SRResNet gains +1.62
+    # on BSD100 (25.96 -> 27.58) and SwinIR about +1.96: +2 dB on natural photos of this difficulty is the state of
+    # the art's edge.
     cfg = SRConfig(lr=1e-3 if tiny else 2e-4, batch_size=r.batch_size, ema_half_life_img=100 if tiny else 50_000,
                    lr_final=0.01, lr_decay_start=r.steps // 2, num_steps=r.steps)
     crops = RandomCrops("train", crop=32 if tiny else 64, n=10**6, seed=r.seed, scale=(0.04, 1.0), log_scale=True,
-                        max_short_side=1024).batches(r.batch_size)
+                        max_short_side=1024, names=training_photo_names()).batches(r.batch_size)
     return sr_trainer(G, DownscaledBatches(crops, 4), cfg, progress=False)
 
 
@@ -291,8 +293,8 @@ def _sr_score(models: dict[str, nn.Module], tiny: bool) -> dict[str, float]:
 _register(Recipe(
     name="sr-x4", chapter="06_restoration",
     description="chapter 6's SRResNet x4 (Ledig et al.'s 64 channels, 16 residual blocks, pixel shuffle; L1 loss) on "
-                "64 px crops at every scale of the training photos, G_ema; PSNR/SSIM on the held-out photos against bicubic",
-    kind="sr", steps=12_000, batch_size=16, seed=0,  # 4.8 steps/s on the 2-core CPU, alone: 42 min
+                "64 px crops at every scale of the 38 training photos, G_ema; PSNR/SSIM on the held-out photos against bicubic",
+    kind="sr", steps=12_000, batch_size=16, seed=0,  # 4.8 steps/s on a fast 2-core CPU, alone: 42 min (1.0-1.1 on a slow one)
     build=_sr_build, score=_sr_score, watch=_sr_score,
     goals={"psnr": "higher", "ssim": "higher", "gain_over_bicubic": "higher"},
     default_profile={"psnr": 24.90, "ssim": 0.756, "bicubic_psnr": 24.02, "gain_over_bicubic": 0.88, "steps": 756,
@@ -302,7 +304,8 @@ _register(Recipe(
     checkpoint_every=500, log_every=100, watch_every=1000, tiny_steps=4,
     notes="the chapter's recipe (Adam, L1) with the paper's network and a lower learning rate (2e-4) for its depth, "
           "held for 6,000 steps, then a cosine decay to 2e-6, crops at every scale (sides log-uniform in 1/25..1 of "
-          "the shorter side); EMA half-life 50,000 images; the issue's goal is at least 2 dB over bicubic",
+          "the shorter side) of the 26 'train' and 12 'train_more' photos; EMA half-life 50,000 images; the issue's "
+          "goal is at least 2 dB over bicubic",
 ))
 
 
