@@ -7,9 +7,9 @@ almost every output pixel's field runs into the zero padding, while the held-out
 and the ``upscale`` verb's tiles are larger. The papers train on 24 (SRResNet: 96 px) to 48 (EDSR: 192 px) input
 pixels. This trial keeps the recipe (network, steps, schedule, EMA, crops at every scale, the held-out watch) and
 changes the crop side and the batch so that a step costs about the same: 16 crops of 64 px are 65,536 pixels,
-4 crops of 128 px the same, 7 crops of 96 px about as many. It trains on all 38 training photos ('train' and
-'train_more'), the photos lever measured in experiments/README.md, so it compares with that trial (+1.04 / +1.18 /
-+1.29 / +1.36 / +1.40 dB over bicubic at 1,000 ... 5,000 steps on 64 px crops), not with the shipped build.
+4 crops of 128 px the same, 7 crops of 96 px about as many. The photos are the recipe's own, all 38 ('train' and
+'train_more'), so it compares with the shipped build directly: +1.04 / +1.18 / +1.36 / +1.45 / +1.50 / +1.53 dB over
+bicubic at 1,000 / 2,000 / 4,000 / 6,000 / 8,000 / 12,000 steps on 64 px crops.
 
     nohup nice -n 10 .venv/bin/python experiments/06_restoration/sr_crops.py --crop 128 --batch 4 \\
         >> runs/experiments/sr_crops.log 2>&1 &
@@ -33,7 +33,6 @@ import synthlib.data.crops as crops
 from synthlib.core.runs import experiment_parser, start_experiment
 from synthlib.course_weights import build
 from synthlib.course_weights.recipes import RECIPES
-from synthlib.data.photos import training_photo_names
 
 NAME = "sr_crops"
 RECIPE = "sr-x4"
@@ -53,12 +52,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def larger_crops(crop: int, batch: int) -> None:
     """Make course:sr-x4's build (``_sr_build``, which looks these names up when it runs) draw ``batch`` crops of
-    ``crop`` px a step from the 38 training photos (with ``--tiny`` too: only its network and steps are small)."""
+    ``crop`` px a step (with ``--tiny`` too: only its network and steps are small)."""
     RECIPES[RECIPE] = dataclasses.replace(RECIPES[RECIPE], batch_size=batch)
     random_crops = crops.RandomCrops
 
     def sized(role, **kw):
-        return random_crops(role, **{**kw, "crop": crop, "names": training_photo_names()})
+        return random_crops(role, **{**kw, "crop": crop})
 
     crops.RandomCrops = sized
 
