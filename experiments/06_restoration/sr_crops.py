@@ -1,28 +1,35 @@
-"""Experiment for chapter 6: course:sr-x4's recipe on larger crops, the lever left after more photos.
+"""Experiment for chapter 6: course:sr-x4's recipe on different training crops, the lever left after more photos.
 
-course:sr-x4 trains Ledig et al.'s SRResNet on 64 px crops, so the network sees 16 x 16 low-resolution inputs. Its
-receptive field is far wider: the 9 x 9 head, 16 residual blocks of two 3 x 3 convolutions, the middle 3 x 3, the two
-up-sampling convolutions and the 9 x 9 tail reach about 39 low-resolution pixels to each side, so during training
-almost every output pixel's field runs into the zero padding, while the held-out photos (192 px, 48 px at the input)
-and the ``upscale`` verb's tiles are larger. The papers train on 24 (SRResNet: 96 px) to 48 (EDSR: 192 px) input
-pixels. This trial keeps the recipe (network, steps, schedule, EMA, crops at every scale, the held-out watch) and
-changes the crop side and the batch so that a step costs about the same: 16 crops of 64 px are 65,536 pixels,
-4 crops of 128 px the same, 7 crops of 96 px about as many. The photos are the recipe's own, all 38 ('train' and
-'train_more'), so it compares with the shipped build directly: +1.04 / +1.18 / +1.36 / +1.45 / +1.50 / +1.53 dB over
-bicubic at 1,000 / 2,000 / 4,000 / 6,000 / 8,000 / 12,000 steps on 64 px crops.
+course:sr-x4 trains Ledig et al.'s SRResNet on 64 px crops whose sides are drawn log-uniformly from 1/25 to the
+whole of each photo's shorter side (388..887 px for the 38 photos) and resized to 64 px. Two things about them:
 
-    nohup nice -n 10 .venv/bin/python experiments/06_restoration/sr_crops.py --crop 128 --batch 4 \\
+* **Enlarged crops.** A square under 64 px is enlarged, so its target is a blurred picture: about 30 % of the
+  recipe's crops (measured over 20,000 draws; 43 % at 96 px, 52 % at 128 px). For those the network is taught that
+  the sharp-looking low-resolution input should come back blurred, the opposite of what the other 70 % (and every
+  held-out photo, a whole photo reduced to 192 px) teach. This trial (``RandomCrops(enlarge=False)``; ``--enlarge``
+  for the recipe's draw) widens such a square to the crop, so every target is the photo's own detail or a reduction
+  of it.
+* **Small crops.** 64 px crops give the network 16 x 16 inputs against a receptive field of about 79 (the 9 x 9
+  head, 16 residual blocks of two 3 x 3 convolutions, the middle 3 x 3, the two up-sampling convolutions and the
+  9 x 9 tail), so almost every output pixel's field runs into the zero padding; the papers train on 24 (SRResNet:
+  96 px) to 48 (EDSR: 192 px) input pixels. ``--crop 128 --batch 4`` keeps the pixels a step (16 x 64^2 = 4 x 128^2);
+  give such a variant its own ``--run-dir`` (runs/experiments/sr_crops_128/).
+
+Everything else is the recipe's (network, steps, schedule, EMA, the 38 photos, the held-out watch every 1,000
+steps), so the log compares with the shipped build directly: +1.04 / +1.18 / +1.29 / +1.36 / +1.45 / +1.50 / +1.53
+dB over bicubic at 1,000 / 2,000 / 3,000 / 4,000 / 6,000 / 8,000 / 12,000 steps.
+
+    nohup nice -n 10 .venv/bin/python experiments/06_restoration/sr_crops.py \\
         >> runs/experiments/sr_crops.log 2>&1 &
 
 (the recipe's 12,000 steps: about 45 minutes alone on a fast 2-core machine, three hours on a slow one; a killed run
-resumes from its last checkpoint, every 500 steps; ``--tiny`` checks the path in seconds). The network, its log with a
-held-out watch every 1,000 steps and ``export/sr-x4.safetensors`` with its manifest entry land in
-runs/experiments/sr_crops/. If it wins, change ``_sr_build``'s crops and the recipe's batch to match and ship it with
-``python -m synthlib.course_weights adopt sr-x4 runs/experiments/sr_crops/export`` (adopt refuses a build whose
-training config differs from the recipe's).
-
-Not run yet (written 2026-12-07, session 31, while the 38-photo trial had the machine).
+resumes from its last checkpoint, every 500 steps; ``--tiny`` checks the path in seconds). The network, its log and
+``export/sr-x4.safetensors`` with its manifest entry land in runs/experiments/sr_crops/. If it wins, give
+``_sr_build``'s crops the same options (and the recipe the same batch) and ship it with ``python -m
+synthlib.course_weights adopt sr-x4 runs/experiments/sr_crops/export`` (adopt refuses a build whose training config
+differs from the recipe's).
 """
+
 
 from __future__ import annotations
 
@@ -40,9 +47,11 @@ RECIPE = "sr-x4"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = experiment_parser(__file__, __doc__)
-    p.add_argument("--crop", type=int, default=128, help="the high-resolution crop side in px, a multiple of 4 "
-                                                         "(the recipe: 64)")
-    p.add_argument("--batch", type=int, default=4, help="crops per step (the recipe: 16 of 64 px)")
+    p.add_argument("--crop", type=int, default=64, help="the high-resolution crop side in px, a multiple of 4 "
+                                                        "(the recipe's: 64)")
+    p.add_argument("--batch", type=int, default=16, help="crops per step (the recipe's: 16)")
+    p.add_argument("--enlarge", action="store_true", help="enlarge squares under --crop px as the recipe does "
+                                                          "(default: widen them to --crop, RandomCrops(enlarge=False))")
     build.add_trial_options(p, RECIPE)
     args = p.parse_args(argv)
     if args.crop < 16 or args.crop % 4 or args.batch < 1:
@@ -50,14 +59,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def larger_crops(crop: int, batch: int) -> None:
+def other_crops(crop: int, batch: int, enlarge: bool) -> None:
     """Make course:sr-x4's build (``_sr_build``, which looks these names up when it runs) draw ``batch`` crops of
-    ``crop`` px a step (with ``--tiny`` too: only its network and steps are small)."""
+    ``crop`` px a step, enlarged only if ``enlarge`` (with ``--tiny`` too: only its network and steps are small)."""
     RECIPES[RECIPE] = dataclasses.replace(RECIPES[RECIPE], batch_size=batch)
     random_crops = crops.RandomCrops
 
     def sized(role, **kw):
-        return random_crops(role, **{**kw, "crop": crop})
+        return random_crops(role, **{**kw, "crop": crop, "enlarge": enlarge})
 
     crops.RandomCrops = sized
 
@@ -65,7 +74,7 @@ def larger_crops(crop: int, batch: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     run = start_experiment(NAME, args)
-    larger_crops(args.crop, args.batch)
+    other_crops(args.crop, args.batch, args.enlarge)
     build.train_trial(RECIPE, run, args)
 
 

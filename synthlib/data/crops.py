@@ -45,7 +45,9 @@ class RandomCrops(Dataset[Tensor]):
 
     The pictures are decoded once and kept in memory as uint8, shrunk so their shorter side is at
     most ``max_short_side`` (512: about 30 MB for the 27 training photographs; the prepared photos' longer side is
-    at most 1024). With ``scale[0] * max_short_side >= crop`` no crop is ever enlarged. Chapter 6's course denoiser
+    at most 1024). A square smaller than ``crop`` is enlarged (blurred) unless ``enlarge=False``, which draws its side
+    at least ``crop`` (or the shorter side, if that is smaller): every crop then holds the photo's own detail or a
+    reduction of it, which is what a super-resolution network's targets must be. Chapter 6's course denoiser
     draws sides log-uniformly from 1/25 of a photo at full size: the same photos at every scale are far more data
     for a network that sees 64 px at a time (experiments/06_restoration/denoiser_unet.py).
     """
@@ -61,6 +63,7 @@ class RandomCrops(Dataset[Tensor]):
         seed: int = 0,
         max_short_side: int = 512,
         log_scale: bool = False,
+        enlarge: bool = True,
         names: Sequence[str] | None = None,
         cache_dir: str | Path | None = None,
     ) -> None:
@@ -75,7 +78,7 @@ class RandomCrops(Dataset[Tensor]):
         root = _root(cache_dir)
         self.names = list(names) if names is not None else _role_names(role, root)
         self.role, self.crop, self.n, self.scale, self.flip, self.seed = role, crop, n, (lo, hi), flip, seed
-        self.log_scale = log_scale
+        self.log_scale, self.enlarge = log_scale, enlarge
         self.images: list[Tensor] = []  # uint8 3 x H x W each
         for name in self.names:
             im = _read_u8(root, _entry(name, root))
@@ -98,7 +101,8 @@ class RandomCrops(Dataset[Tensor]):
         _, h, w = self.images[k].shape
         lo, hi = self.scale
         s = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if self.log_scale else rng.uniform(lo, hi)
-        side = max(1, min(h, w, round(s * min(h, w))))
+        side = max(1 if self.enlarge else self.crop, round(s * min(h, w)))
+        side = min(h, w, side)
         top, left = int(rng.integers(h - side + 1)), int(rng.integers(w - side + 1))
         flipped = bool(self.flip and rng.random() < 0.5)
         return k, top, left, side, flipped
