@@ -48,9 +48,9 @@ class RandomCrops(Dataset[Tensor]):
     at most 1024). A square smaller than ``crop`` is enlarged (blurred) unless ``enlarge=False``, which draws its side
     at least ``crop`` (or the shorter side, if that is smaller): every crop then holds the photo's own detail or a
     reduction of it (for course:sr-x4's recipe that made no difference: experiments/06_restoration/sr_crops.py).
-    Chapter 6's course denoiser
-    draws sides log-uniformly from 1/25 of a photo at full size: the same photos at every scale are far more data
-    for a network that sees 64 px at a time (experiments/06_restoration/denoiser_unet.py).
+    Chapter 6's course denoiser draws sides log-uniformly from 1/25 of a photo at full size: the same photos at
+    every scale are far more data for a network that sees 64 px at a time (experiments/06_restoration/
+    denoiser_unet.py).
     """
 
     def __init__(
