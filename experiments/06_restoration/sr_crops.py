@@ -28,12 +28,25 @@ left:
     nohup nice -n 10 .venv/bin/python experiments/06_restoration/sr_crops.py --crop 128 --batch 4 \\
         --run-dir runs/experiments/sr_crops_128 >> runs/experiments/sr_crops_128.log 2>&1 &
 
+**Result, 128 px crops x 4, never enlarged** (2026-12-07, session 32, alone, stopped at 2,000 steps): +0.937 / +1.055
+dB at 1,000 / 2,000 steps against the shipped build's +1.036 / +1.178, behind and falling further: at the same
+pixels a step, four large crops teach less than sixteen small ones (a quarter of the photos' places a step). With
+the enlarged crops shown harmless too, the crops are not what holds course:sr-x4 back.
+
+What does, as far as a minute's check can say (the shipped network on the 38 training photos reduced to 192 px as
+the held-out ones are, 2026-12-07): the median gain is +1.86 dB there against +1.96 on the nine held-out photos,
+so it has not memorised its photos as a whole; its mean gain there, +3.03, comes from a few smooth, shallow-focus
+photos it reproduces almost exactly (colorful_cups +10.7, storm +8.4, volna and ela_original +7.9), while the
+held-out photos it gains least on are fine texture (rocket +0.56, fruits +0.64, chelsea's fur +0.89). Texture is
+what 38 photos have too little of: the lever left is data (the 12 KDE wallpapers are prepared at 1024 px from
+2560-5120 px originals) or a larger network, both hours on this machine.
+
 (the recipe's 12,000 steps: about 45 minutes alone on a fast 2-core machine, three hours on a slow one; a killed run
 resumes from its last checkpoint, every 500 steps; ``--tiny`` checks the path in seconds). The network, its log and
 ``export/sr-x4.safetensors`` with its manifest entry land in the run folder (runs/experiments/sr_crops/ for the
 default options). If it wins, give ``_sr_build``'s crops the same options (and the recipe the same batch) and ship it
 with ``python -m synthlib.course_weights adopt sr-x4 runs/experiments/sr_crops_128/export`` (adopt refuses a build
-whose training config differs from the recipe's). The 128 px run was started on 2026-12-07 at 21:14 (session 32).
+whose training config differs from the recipe's).
 """
 
 

@@ -261,8 +261,9 @@ def _sr_build(r: Recipe, tiny: bool) -> Any:
     # 2026-12-07, 3 h 16 min of training on a machine about four times slower): +1.04 / +1.18 / +1.36 / +1.45 / +1.50 /
     # +1.53 dB at the same steps. The chapter's 32 x 4 network gains +0.88 in 90 s. The earlier recipe's crops (sides
     # 1/4..1, so the photos only near the held-out scale) stalled at +1.04..+1.09 from 2,000 steps on. Still short of
-    # the issue's +2 dB; the next lever is the crop side: 64 px crops give the network 16 px inputs against a receptive
-    # field of ~79 (experiments/06_restoration/sr_crops.py). On the papers' convention (luma PSNR, 4 px border cut:
+    # the issue's +2 dB. The crops are not the lever (experiments/06_restoration/sr_crops.py, 2026-12-07): never
+    # enlarging a crop drew the same curve within 0.005 dB through 3,000 steps, and 4 crops of 128 px a step instead
+    # of 16 of 64 fell behind (+1.06 against +1.18 at 2,000). On the papers' convention (luma PSNR, 4 px border cut:
     # the score's psnr_y) this build gains +1.57 dB (27.31 against 25.73), where Ledig et al.'s SRResNet gains +1.62
     # on BSD100 (25.96 -> 27.58) and SwinIR about +1.96: +2 dB on natural photos of this difficulty is the state of
     # the art's edge.
