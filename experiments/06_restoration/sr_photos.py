@@ -27,7 +27,10 @@ its manifest entry land in runs/experiments/sr_photos/. If it wins, course:sr-x4
 wherever ``make weights`` runs (a ``prepare_photos(max_side=...)`` step in its build) before ``python -m
 synthlib.course_weights adopt sr-x4 runs/experiments/sr_photos/export``.
 
-Not run yet (written 2026-12-07, session 32, while denoise_told.py had the machine).
+Started 2026-12-07 21:54 (session 32, alone, niced); through 4,000 steps the same curve as the shipped build:
++1.040 / +1.180 / +1.298 / +1.365 dB at 1,000 / 2,000 / 3,000 / 4,000 against +1.036 / +1.178 / +1.286 / +1.362.
+The 26 -> 38 photo step also showed its difference only from about 4,000 steps on (+1.35 / +1.36 at 4,000, +1.41 /
++1.53 at 12,000), so the rest of the run decides; resume it with the command above.
 """
 
 from __future__ import annotations
