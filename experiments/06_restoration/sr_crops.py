@@ -31,7 +31,8 @@ left:
 **Result, 128 px crops x 4, never enlarged** (2026-12-07, session 32, alone, stopped at 2,000 steps): +0.937 / +1.055
 dB at 1,000 / 2,000 steps against the shipped build's +1.036 / +1.178, behind and falling further: at the same
 pixels a step, four large crops teach less than sixteen small ones (a quarter of the photos' places a step). With
-the enlarged crops shown harmless too, the crops are not what holds course:sr-x4 back.
+the enlarged crops shown harmless too, the crops are not what holds course:sr-x4 back; neither variant is worth
+adopting (experiments/06_restoration/sr_photos.py tries the data instead).
 
 What does, as far as a minute's check can say (the shipped network on the 38 training photos reduced to 192 px as
 the held-out ones are, 2026-12-07): the median gain is +1.86 dB there against +1.96 on the nine held-out photos,
@@ -44,18 +45,18 @@ what 38 photos have too little of: the lever left is data (the 12 KDE wallpapers
 (the recipe's 12,000 steps: about 45 minutes alone on a fast 2-core machine, three hours on a slow one; a killed run
 resumes from its last checkpoint, every 500 steps; ``--tiny`` checks the path in seconds). The network, its log and
 ``export/sr-x4.safetensors`` with its manifest entry land in the run folder (runs/experiments/sr_crops/ for the
-default options). If it wins, give ``_sr_build``'s crops the same options (and the recipe the same batch) and ship it
-with ``python -m synthlib.course_weights adopt sr-x4 runs/experiments/sr_crops_128/export`` (adopt refuses a build
-whose training config differs from the recipe's).
+default options). A variant that won would need ``_sr_build``'s crops given the same options (and the recipe the same
+batch) before ``python -m synthlib.course_weights adopt sr-x4 RUN_DIR/export`` (adopt refuses a build whose training
+config differs from the recipe's).
 """
-
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 
-import synthlib.data.crops as crops
+from sr_common import crops_with
+
 from synthlib.core.runs import experiment_parser, start_experiment
 from synthlib.course_weights import build
 from synthlib.course_weights.recipes import RECIPES
@@ -82,12 +83,7 @@ def other_crops(crop: int, batch: int, enlarge: bool) -> None:
     """Make course:sr-x4's build (``_sr_build``, which looks these names up when it runs) draw ``batch`` crops of
     ``crop`` px a step, enlarged only if ``enlarge`` (with ``--tiny`` too: only its network and steps are small)."""
     RECIPES[RECIPE] = dataclasses.replace(RECIPES[RECIPE], batch_size=batch)
-    random_crops = crops.RandomCrops
-
-    def sized(role, **kw):
-        return random_crops(role, **{**kw, "crop": crop, "enlarge": enlarge})
-
-    crops.RandomCrops = sized
+    crops_with(crop=crop, enlarge=enlarge)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -38,7 +38,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import synthlib.data.crops as crops
+from sr_common import crops_with
+
 from synthlib.core.runs import experiment_parser, start_experiment
 from synthlib.course_weights import build
 from synthlib.data.paths import data_dir
@@ -66,12 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def larger_photos(photos: Path | None, max_short_side: int) -> None:
     """Make course:sr-x4's build (``_sr_build``, which looks ``RandomCrops`` up when it runs) read its crops from
     ``photos`` (None: the course's folder) with their shorter side capped at ``max_short_side``."""
-    random_crops = crops.RandomCrops
-
-    def from_larger(role, **kw):
-        return random_crops(role, **{**kw, "cache_dir": photos, "max_short_side": max_short_side})
-
-    crops.RandomCrops = from_larger
+    crops_with(cache_dir=photos, max_short_side=max_short_side)
 
 
 def main(argv: list[str] | None = None) -> None:
