@@ -32,19 +32,12 @@ between CPUs and thread counts); both files are then rewritten together, so they
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from safetensors.torch import save_file
-from torch import Tensor
+from classifier_training import accuracy, fit, write_weights
 
-from synthlib.core.registry import spec
-from synthlib.core.train import Phase, Trainer
 from synthlib.data import TensorBatches, from_uint8, load_fashion_mnist, load_fashion_mnist_uint8
 from synthlib.nn.classifier import FashionClassifier
 
@@ -70,16 +63,6 @@ RECIPE: dict[str, Any] = {
 }
 
 
-@torch.no_grad()
-def accuracy(model: FashionClassifier, images: Tensor, labels: Tensor, batch_size: int = 1000) -> float:
-    """Share of ``images`` (float [-1, 1]) whose predicted class is ``labels``; model in eval mode."""
-    model.eval()
-    correct = 0
-    for i in range(0, len(images), batch_size):
-        correct += int((model(images[i : i + batch_size]).argmax(1) == labels[i : i + batch_size]).sum())
-    return correct / len(images)
-
-
 def train(recipe: dict[str, Any]) -> tuple[FashionClassifier, float]:
     """Train a FashionClassifier with ``recipe``; returns (model in eval mode, training seconds)."""
     torch.manual_seed(recipe["seed"])
@@ -91,54 +74,16 @@ def train(recipe: dict[str, Any]) -> tuple[FashionClassifier, float]:
     batches = TensorBatches(
         images_u8, labels, batch_size=recipe["batch_size"], seed=recipe["seed"], transform=from_uint8
     )
-    num_steps = recipe["num_epochs"] * len(batches)
-    opt = torch.optim.AdamW(model.parameters(), lr=recipe["lr_max"], weight_decay=recipe["weight_decay"])
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=recipe["lr_max"], total_steps=num_steps, pct_start=recipe["pct_start"]
-    )
-
-    def classifier_loss(batch: tuple[Tensor, Tensor], scratch: dict[str, Any]) -> Tensor:
-        real_img, labels = batch  # (B, 1, 28, 28) in [-1, 1], (B,)
-        return F.cross_entropy(model(real_img), labels)
-
-    trainer = Trainer(
-        models={"C": model},
-        phases=[Phase("C", classifier_loss, opt, after=schedule.step)],
-        data=batches,
-        kind="fashion-classifier",
-        device=recipe["device"],
-        precision=recipe["precision"],
-        log_every=50,
-    )
-    start = time.perf_counter()
-    trainer.fit(num_steps)
-    return model.eval(), time.perf_counter() - start
+    seconds = fit(model, batches, recipe, kind="fashion-classifier", log_every=50)
+    return model, seconds
 
 
 def save(model: FashionClassifier, test_accuracy: float, recipe: dict[str, Any]) -> str:
     """Write the safetensors file and its JSON manifest; returns the file's SHA-256."""
-    arch_config = spec(model)  # {"arch": "FashionClassifier", "config": {...}}
-    metadata = {
-        "arch": arch_config["arch"],
-        "config": json.dumps(arch_config["config"], sort_keys=True),
-        "test_accuracy": f"{test_accuracy:.4f}",
-        "recipe": json.dumps(recipe, sort_keys=True),
-        "pixel_convention": "float32 in [-1, 1], N x 1 x H x W",
-    }
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(WEIGHTS_FILE), metadata=metadata)
-    sha256 = hashlib.sha256(WEIGHTS_FILE.read_bytes()).hexdigest()
-    manifest = {
-        "sha256": sha256,
-        "test_accuracy": round(test_accuracy, 4),
-        "arch": arch_config["arch"],
-        "config": arch_config["config"],
-        "recipe": recipe,
-        "regenerate": "python scripts/train_classifier.py",
-    }
-    MANIFEST_FILE.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    return sha256
+    return write_weights(model, WEIGHTS_FILE, MANIFEST_FILE, test_accuracy=test_accuracy, recipe=recipe,
+                         pixel_convention="float32 in [-1, 1], N x 1 x H x W",
+                         manifest={"test_accuracy": round(test_accuracy, 4),
+                                   "regenerate": "python scripts/train_classifier.py"})
 
 
 def main() -> None:

@@ -51,19 +51,14 @@ are then rewritten together, so they stay consistent.
 from __future__ import annotations
 
 import datetime
-import hashlib
-import json
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
+from classifier_training import accuracy, fit, write_weights
 from torch import Tensor
 
-from synthlib.core.registry import spec
-from synthlib.core.train import Phase, Trainer
 from synthlib.data import TensorBatches, from_uint8, load_emoji, load_emoji_uint8
 from synthlib.data.emoji import EMOJI_SHA256
 from synthlib.data.emoji_fetch import EMOJI_VERSION
@@ -113,16 +108,6 @@ def style_dataset(split: str) -> tuple[Tensor, Tensor]:
     return images, labels
 
 
-@torch.no_grad()
-def accuracy(model: EmojiStyleClassifier, images: Tensor, labels: Tensor, batch_size: int = 500) -> float:
-    """Share of ``images`` (float [-1, 1]) whose predicted style is ``labels``; model in eval mode."""
-    model.eval()
-    correct = 0
-    for i in range(0, len(images), batch_size):
-        correct += int((model(images[i : i + batch_size]).argmax(1) == labels[i : i + batch_size]).sum())
-    return correct / len(images)
-
-
 def train(recipe: dict[str, Any]) -> tuple[EmojiStyleClassifier, float, int]:
     """Train with ``recipe``; returns (model in eval mode, training seconds, number of training images)."""
     torch.manual_seed(recipe["seed"])
@@ -135,50 +120,14 @@ def train(recipe: dict[str, Any]) -> tuple[EmojiStyleClassifier, float, int]:
         return augment(from_uint8(batch_u8), recipe["max_shift"], aug_generator)
 
     batches = TensorBatches(images_u8, labels, batch_size=recipe["batch_size"], seed=recipe["seed"], transform=transform)
-    num_steps = recipe["num_epochs"] * len(batches)
-    opt = torch.optim.AdamW(model.parameters(), lr=recipe["lr_max"], weight_decay=recipe["weight_decay"])
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=recipe["lr_max"], total_steps=num_steps, pct_start=recipe["pct_start"]
-    )
-
-    def style_loss(batch: tuple[Tensor, Tensor], scratch: dict[str, Any]) -> Tensor:
-        images, targets = batch  # (B, 3, 64, 64) in [-1, 1], (B,)
-        return F.cross_entropy(model(images), targets)
-
-    trainer = Trainer(
-        models={"C": model},
-        phases=[Phase("C", style_loss, opt, after=schedule.step)],
-        data=batches,
-        kind="emoji-style-classifier",
-        device=recipe["device"],
-        precision=recipe["precision"],
-        log_every=25,
-    )
-    start = time.perf_counter()
-    trainer.fit(num_steps)
-    return model.eval(), time.perf_counter() - start, len(images_u8)
+    seconds = fit(model, batches, recipe, kind="emoji-style-classifier", log_every=25)
+    return model, seconds, len(images_u8)
 
 
 def save(model: EmojiStyleClassifier, results: dict[str, Any], recipe: dict[str, Any]) -> str:
     """Write the safetensors file and its JSON manifest; returns the file's SHA-256."""
-    arch_config = spec(model)  # {"arch": "EmojiStyleClassifier", "config": {...}}
-    metadata = {
-        "arch": arch_config["arch"],
-        "config": json.dumps(arch_config["config"], sort_keys=True),
-        "test_accuracy": f"{results['test_accuracy']:.4f}",
-        "recipe": json.dumps(recipe, sort_keys=True),
-        "pixel_convention": "float32 in [-1, 1], N x 3 x 64 x 64 RGB; logits: 0 = google, 1 = twitter",
-    }
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(WEIGHTS_FILE), metadata=metadata)
-    sha256 = hashlib.sha256(WEIGHTS_FILE.read_bytes()).hexdigest()
     manifest = {
-        "sha256": sha256,
-        "arch": arch_config["arch"],
-        "config": arch_config["config"],
         "labels": LABELS,
-        "recipe": recipe,
         **results,
         "note": (
             "Trained on the TRAIN split only: every test-split emoji (and its skin-tone variants) is unseen. "
@@ -195,8 +144,9 @@ def save(model: EmojiStyleClassifier, results: dict[str, Any], recipe: dict[str,
         "date": datetime.date.today().isoformat(),
         "regenerate": "python scripts/train_emoji_style_classifier.py",
     }
-    MANIFEST_FILE.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    return sha256
+    return write_weights(model, WEIGHTS_FILE, MANIFEST_FILE, test_accuracy=results["test_accuracy"], recipe=recipe,
+                         pixel_convention="float32 in [-1, 1], N x 3 x 64 x 64 RGB; logits: 0 = google, 1 = twitter",
+                         manifest=manifest)
 
 
 def main() -> None:
