@@ -27,10 +27,12 @@ its manifest entry land in runs/experiments/sr_photos/. If it wins, course:sr-x4
 wherever ``make weights`` runs (a ``prepare_photos(max_side=...)`` step in its build) before ``python -m
 synthlib.course_weights adopt sr-x4 runs/experiments/sr_photos/export``.
 
-Started 2026-12-07 21:54 (session 32, alone, niced); through 4,000 steps the same curve as the shipped build:
-+1.040 / +1.180 / +1.298 / +1.365 dB at 1,000 / 2,000 / 3,000 / 4,000 against +1.036 / +1.178 / +1.286 / +1.362.
-The 26 -> 38 photo step also showed its difference only from about 4,000 steps on (+1.35 / +1.36 at 4,000, +1.41 /
-+1.53 at 12,000), so the rest of the run decides; resume it with the command above.
+Run on 2026-12-07 (sessions 32 and 33, alone, niced) to 6,000 steps and stopped there: the same curve as the shipped
+build, +1.040 / +1.180 / +1.298 / +1.365 / +1.413 / +1.456 dB at 1,000 ... 6,000 steps against +1.036 / +1.178 /
++1.286 / +1.362 / +1.404 / +1.453 (within 0.012 dB at every watch), where the 26 -> 38 photo step had been worth
++0.09 dB by 4,000 steps and +0.10 by 6,000 (+1.27 / +1.35 against +1.36 / +1.45). More pixels of the same scenes are
+not more data for this network: not a lever. Its checkpoint (6,000 steps) stays in runs/experiments/sr_photos/; the
+command above would resume it.
 """
 
 from __future__ import annotations

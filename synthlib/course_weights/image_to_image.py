@@ -263,7 +263,10 @@ def _sr_build(r: Recipe, tiny: bool) -> Any:
     # 1/4..1, so the photos only near the held-out scale) stalled at +1.04..+1.09 from 2,000 steps on. Still short of
     # the issue's +2 dB. The crops are not the lever (experiments/06_restoration/sr_crops.py, 2026-12-07): never
     # enlarging a crop drew the same curve within 0.005 dB through 3,000 steps, and 4 crops of 128 px a step instead
-    # of 16 of 64 fell behind (+1.06 against +1.18 at 2,000). On the papers' convention (luma PSNR, 4 px border cut:
+    # of 16 of 64 fell behind (+1.06 against +1.18 at 2,000). Nor are more pixels of the same photos
+    # (experiments/06_restoration/sr_photos.py, 2026-12-07): the catalogue prepared at up to 2560 px (the wallpapers
+    # whole, 4.2x the pixels, crops' photos up to 1600 px on their shorter side) drew +1.456 at 6,000 steps against
+    # +1.453, where the twelve extra photos had been worth +0.10 by then. On the papers' convention (luma PSNR, 4 px border cut:
     # the score's psnr_y) this build gains +1.57 dB (27.31 against 25.73), where Ledig et al.'s SRResNet gains +1.62
     # on BSD100 (25.96 -> 27.58) and SwinIR about +1.96: +2 dB on natural photos of this difficulty is the state of
     # the art's edge.
