@@ -14,15 +14,16 @@ score at sigma 25 on the nine held-out photos (told 25), so the log compares wit
     nohup nice -n 10 .venv/bin/python experiments/06_restoration/denoise_told.py \\
         >> runs/experiments/denoise_told.log 2>&1 &
 
-(about an hour alone on a fast 2-core machine, two on a slow one; a killed run resumes from its last checkpoint,
-every 250 steps; ``--tiny`` checks the whole path in seconds). The network and its scores land in
+(course:denoise's 8,000 steps took 77 min alone on a fast 2-core machine; this variant ran at 0.4 steps/s alone on
+the slow one, about 5.5 hours; a killed run resumes from its last checkpoint, every 250 steps; ``--tiny`` checks the
+whole path in seconds). The network and its scores land in
 runs/experiments/denoise_told/ (``checkpoint.pt``, ``train.log``, ``export/denoise.safetensors`` with its manifest
 entry); then choose plug-and-play's annealing on training photos and score it held out:
 
     .venv/bin/python experiments/06_restoration/pnp_inpaint.py --denoiser runs/experiments/denoise_told/checkpoint.pt \\
         --iters 4,8,16 --sigmas 50:5,25:5,15:2 --coarse 20 --levels 3 --ensembles 1
 
-Not run yet (written 2026-12-07, session 30, while another training run had the machine).
+Started 2026-12-08 00:10 (session 33, alone, niced, on the slow machine); to be resumed with the command above.
 """
 
 from __future__ import annotations
