@@ -108,8 +108,9 @@ _register(Recipe(
                                "the course network scored 0.417 / 0.240 there"},
     checkpoint_every=1000, log_every=250, watch_every=4000, tiny_steps=4,
     notes="the chapter's default network (16 channels, 5 residual blocks) and recipe (colour weight 10, lr 2e-3, "
-          "batch 4) with style weight 5 (the chapter's 0.3 x 10 = 3) for 24 times its steps, the rate held for 8,000 "
-          "steps, then a cosine decay to 2e-5; EMA half-life 5,000 images",
+          "batch 4) with style weight 5 (the chapter's 0.3 x 10 = 3) for 16,000 steps (about 10 times the 1,620 its "
+          "default profile trains in 240 s on a fast machine), the rate held for 8,000 steps, then a cosine decay to "
+          "2e-5; EMA half-life 5,000 images",
 ))
 
 
@@ -159,7 +160,8 @@ _register(Recipe(
                                "Until then this held the 2026-11-24 run's 359 steps on an older ruler (0.682 / 0.339)"},
     checkpoint_every=1000, log_every=250, watch_every=4000, tiny_steps=4,
     notes="the chapter's default decoder width and recipe (style weight 1, reconstruction 1, lr 1e-3, batch 8) from "
-          "relu3_1 instead of its relu2_1, for 39 times its steps; EMA half-life 5,000 images",
+          "relu3_1 instead of its relu2_1, for 14,000 steps (about 14 times the 1,009 its default profile trains in "
+          "240 s on a fast machine); EMA half-life 5,000 images",
 ))
 
 
