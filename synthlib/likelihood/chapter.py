@@ -10,7 +10,7 @@ from synthlib.core.chapter import ChapterSettings, minutes_to_seconds, profiled
 
 @dataclass(frozen=True)
 class LikelihoodSettings(ChapterSettings):
-    """Chapter 7 (VAE, diffusion and flow matching on Fashion-MNIST at 32 px)."""
+    """Chapter 7 (VAE, diffusion and flow matching on Fashion-MNIST at 28 px)."""
 
     NOTEBOOK: ClassVar[str] = "07_likelihood"
 
