@@ -10,7 +10,7 @@ Losses here are *relative* squared errors: each layer's error is divided by the 
 target, so a loss of 1 means "as far from the target as the target is from zero". This keeps the
 weights meaningful whichever VGG weights are loaded (the offline HED weights take 0..255 inputs,
 torchvision's ImageNet ones standardised inputs: their raw feature scales differ by ~60x, their
-Gram matrices by ~60**4x) and makes the layers comparable with each other.
+Gram matrices by ~60**2x, their squared errors by ~60**4x) and makes the layers comparable with each other.
 
 The methods:
 
