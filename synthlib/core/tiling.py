@@ -94,7 +94,7 @@ def run_tiled(
 def activation_bytes_per_pixel(net: Callable[..., Tensor], *example: Tensor,
                                call: Callable[..., object] | None = None) -> float:
     """An upper bound on the memory a forward pass without gradients needs, per input pixel: the bytes of
-    every module output (and the output itself) for ``example`` (run as ``call(*example)``, default ``net``),
+    every leaf module's output (and the output itself) for ``example`` (run as ``call(*example)``, default ``net``),
     divided by its pixel count. Used to refuse,
     before any work, a picture whose forward pass would not fit (see ``python -m synthlib stylize --size``)."""
     import torch

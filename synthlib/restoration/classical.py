@@ -1,4 +1,4 @@
-"""Image restoration (Chapter 6): degradations, classical methods, Deep Image Prior and learned models.
+"""Image restoration (Chapter 6): the degradations, the classical methods and the PSNR/SSIM scores.
 
 Each restoration problem is an inverse problem ``y = A(x) + n``: a known degradation ``A`` of a
 clean photo ``x``, which a method must undo with the help of some prior. This module gives the
@@ -12,12 +12,13 @@ methods that the learned ones must beat, taken from the libraries rather than re
 * x4 super-resolution (``A`` = antialiased downscaling): :func:`upscale` with bicubic or Lanczos
   interpolation (PIL).
 
-Then the two generations of deep methods that the chapter scores against them, with PSNR and SSIM
-from torchmetrics (:func:`scores`):
+PSNR and SSIM come from torchmetrics (:func:`scores`). The two generations of deep methods that the chapter scores
+against these live elsewhere in :mod:`synthlib.restoration` (which re-exports them):
 
-* :func:`deep_image_prior` -- no training data at all: a randomly initialised encoder-decoder
+* :func:`synthlib.restoration.dip.deep_image_prior` -- no training data at all: a randomly initialised encoder-decoder
   (:class:`~synthlib.restoration.dip_net.DIPNet`) fitted to the one degraded image; its structure is the prior.
-* learned inpainting (:func:`inpaint_trainer`: an :class:`~synthlib.restoration.inpaint_net.InpaintUNet` with gated or
+* :mod:`synthlib.restoration.learned`: learned inpainting (:func:`inpaint_trainer`: an
+  :class:`~synthlib.restoration.inpaint_net.InpaintUNet` with gated or
   partial convolutions; hole/valid L1, perceptual, style, TV and PatchGAN terms) and learned x4
   super-resolution (:func:`sr_trainer`: :class:`~synthlib.restoration.sr_net.SRResNet` with a pixel loss, then SRGAN's
   feature + adversarial fine-tuning), both on the shared :class:`~synthlib.core.train.Trainer` over crops of

@@ -20,7 +20,7 @@ from synthlib.restoration.classical import _check_mask, downscale, psnr
 @dataclass
 class DIPConfig:
     """Deep Image Prior (Ulyanov, Vedaldi & Lempitsky 2018). Defaults: the paper's Adam lr 0.01, input
-    perturbation sigma 1/30 at every step, and an exponential average of the outputs (0.99) for denoising."""
+    perturbation sigma 1/30 at every step, and an exponential average of the outputs (0.99), for every task."""
 
     steps: int = 2000
     lr: float = 0.01
@@ -41,8 +41,9 @@ class DIPConfig:
 
 @dataclass
 class DIPResult:
-    """What :func:`deep_image_prior` found: the output after the last step, the (averaged) output at the
-    step with the best PSNR against the clean image when one was given (an oracle: the clean image is
+    """What :func:`deep_image_prior` found: the averaged output after the last step (the raw one when
+    ``DIPConfig.average`` is 0), the averaged output at the step with the best PSNR against the clean image
+    when one was given (an oracle: the clean image is
     not known in practice), and the PSNR trace ``{"step": [...], "psnr": [...], "psnr_avg": [...], "loss": [...]}``."""
 
     final: Tensor

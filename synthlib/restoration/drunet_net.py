@@ -6,7 +6,7 @@ residual blocks but arranges them as a U-Net: a few blocks at full resolution, a
 that halves the image and doubles the channels, more blocks there, and so on; then transposed
 convolutions back up, each level's features *added* to the way back (no concatenation). Each halving
 makes a level's 3 x 3 convolutions see twice as far for a quarter of the pixels, so a three-level net
-of 32, 64 and 128 channels sees 90 pixels across for 62 % of our 17 x 48 DnCNN's multiply-adds per
+of 32, 64 and 128 channels sees up to 91 pixels across for 62 % of our 17 x 48 DnCNN's multiply-adds per
 pixel (194,000 against 314,000, measured with torch's FLOP counter; it has 1.0 M parameters against
 0.3 M). No batch norm (the paper drops it; residual blocks train without it).
 

@@ -1,4 +1,4 @@
-"""Restoration networks (Chapter 6, part 2): inpainting, super-resolution and the deep image prior.
+"""Inpainting networks (Chapter 6): partial and gated convolutions, the classical fills, and the U-Net built from them.
 
 The classical baselines and the degradations are in :mod:`synthlib.restoration`; this module gives
 the learned methods that must beat them.
@@ -17,13 +17,8 @@ because every filter response near the hole mixes real and made-up values. Two f
 :class:`InpaintUNet` is a U-Net built from either. It predicts the whole image; the caller keeps the
 known pixels with :func:`composite`, and pads odd sizes with :func:`pad_to_multiple`.
 
-Super-resolution -- :class:`SRResNet` (Ledig et al., 2017, "Photo-realistic single image
-super-resolution using a generative adversarial network"), the generator of SRGAN, trained here
-with a pixel loss, upscaling x2/x4/x8 by sub-pixel convolution (Shi et al., 2016).
-
-Deep image prior -- :class:`DIPNet` (Ulyanov, Vedaldi & Lempitsky, 2018, "Deep image prior"): an
-untrained encoder-decoder fitted to ONE degraded image from a fixed noise input (:func:`dip_input`);
-the structure of the network alone is the prior, since it fits natural images long before noise.
+The chapter's other networks have modules of their own: :mod:`synthlib.restoration.sr_net` (SRResNet) and
+:mod:`synthlib.restoration.dip_net` (the deep image prior's encoder-decoder).
 
 Pixel convention: images are float in [-1, 1], N x 3 x H x W. A hole mask is N x 1 x H x W, float
 or bool, 1/True where pixels are MISSING (as in :mod:`synthlib.restoration`; a mask from there,
@@ -203,8 +198,9 @@ def harmonic_fill(image: Tensor, hole: Tensor, iters: int = 40) -> Tensor:
     inpainting method (harmonic interpolation) in plain PyTorch, for batches, on any device.
 
     Solved by Jacobi iterations on an image pyramid, a simple multigrid: the hole is first filled with
-    mask-weighted averages of coarser and coarser levels (push-pull), then from the coarsest level up
-    ``iters`` Jacobi sweeps refine each level before it is upsampled. ``image`` N x C x H x W, ``hole``
+    mask-weighted averages of coarser and coarser levels (push-pull), then, level by level from the
+    second-coarsest up to full size, the coarser fill is upsampled into the hole and ``iters`` Jacobi sweeps
+    refine it. ``image`` N x C x H x W, ``hole``
     N x 1 x H x W (1/True = missing). Known pixels are returned exactly.
     """
     if iters < 0:

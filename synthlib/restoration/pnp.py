@@ -94,8 +94,9 @@ class PnPSettings:
 
 
 PNP_DEFAULTS = PnPSettings()
-# For a denoiser told the level: DPIR's range (49 down to the task's own noise), not yet tuned here, since no told
-# denoiser is trained yet; once one is, choose them on training photos with experiments/06_restoration/pnp_inpaint.py
+# For a denoiser told the level: a DPIR-like range (50 down to 5; DPIR anneals from 49 down to the task's own
+# noise), not yet tuned here, since no told denoiser is trained yet; once one is, choose them on training photos
+# with experiments/06_restoration/pnp_inpaint.py
 PNP_TOLD_DEFAULTS = PnPSettings(amp=1.0, sigmas=(50.0, 5.0))
 
 
