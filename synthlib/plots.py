@@ -1,6 +1,7 @@
 """Plots for the notebooks: image grids, loss curves and toy-GAN scatter plots.
 
-Every function draws into ``ax`` when one is given (else into a new figure), returns the
+Every plotting function but :func:`snapshot_row` (which makes its own figure) draws into ``ax`` when one is
+given (else into a new figure), returns the
 :class:`~matplotlib.figure.Figure` and never calls ``plt.show()``, so a figure can be shown by
 the notebook, saved with :func:`synthlib.core.runs.save_figure`, or checked in a test.
 

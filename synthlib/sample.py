@@ -213,7 +213,7 @@ def load_generator(
 
     ``model``: "G_ema" or "G"; None picks "G_ema" when the checkpoint has one, else "G".
     Raises :class:`~synthlib.core.checkpoint.CheckpointError` when the file is missing or unreadable,
-    or holds no generator (a "G" whose config has ``z_dim``).
+    or holds no generator (a "G" whose config has ``z_dim`` or, for diffusion and flow, ``process``).
     """
     ckpt = ckpt_io.load(path)
     models: dict[str, Any] = ckpt.get("models") or {}

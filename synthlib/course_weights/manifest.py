@@ -123,9 +123,10 @@ def load_checkpoint(name: str, *, kind: str | Sequence[str] | None = None, map_l
                     folder: str | os.PathLike | None = None) -> dict[str, Any]:
     """``course:NAME`` as a dict in synthlib's checkpoint format (what :func:`synthlib.core.checkpoint.load` returns).
 
-    ``{"format", "kind", "step", "num_img", "config", "models": {"G_ema": {"arch", "config", "state"}, "G": <the
-    same entry>}, "course": <manifest entry>}``. Only the averaged generator ships; "G" names the same entry so that
-    code asking for a checkpoint's G (``load_generator(..., model="G")``) gets it too. Weights are float32 (files
+    ``{"format", "kind", "step", "num_img", "config", "models": {NAME: {"arch", "config", "state"}, ...},
+    "course": <manifest entry>}``, the models being the averaged networks the recipe exports (``G_ema``; ``net_ema``,
+    ``decoder_ema``, or CycleGAN's ``G_AB_ema`` and ``G_BA_ema``). Where ``G_ema`` ships, "G" names the same entry so
+    that code asking for a checkpoint's G (``load_generator(..., model="G")``) gets it too. Weights are float32 (files
     stored in fp16 are widened). Raises :class:`CheckpointError` (one line) for an unknown name, a name not built
     yet, a missing or corrupted file, or another ``kind``.
     """

@@ -17,8 +17,7 @@ Data files live in :func:`data_dir` (``$SYNTHLIB_DATA_DIR`` or ``<project>/data`
 from synthlib.data.batches import TensorBatches, Transform
 
 # ----------------------------------------------------------------------------------------------
-# Chapter 3: emoji pairs and the pix2pix / CycleGAN folder readers (submodules; imported last
-# because they import the helpers above from this module)
+# Chapter 3: emoji pairs and the pix2pix / CycleGAN folder readers (submodules)
 # ----------------------------------------------------------------------------------------------
 from synthlib.data.emoji import (
     EmojiPairs,

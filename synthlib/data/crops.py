@@ -44,7 +44,7 @@ class RandomCrops(Dataset[Tensor]):
     too), which :meth:`batches` uses for an endless, resumable batch iterator for synthlib's Trainer.
 
     The pictures are decoded once and kept in memory as uint8, shrunk so their shorter side is at
-    most ``max_short_side`` (512: about 30 MB for the 27 training photographs; the prepared photos' longer side is
+    most ``max_short_side`` (512: about 30 MB for the 26 training photographs; the prepared photos' longer side is
     at most 1024). A square smaller than ``crop`` is enlarged (blurred) unless ``enlarge=False``, which draws its side
     at least ``crop`` (or the shorter side, if that is smaller): every crop then holds the photo's own detail or a
     reduction of it (for course:sr-x4's recipe that made no difference: experiments/06_restoration/sr_crops.py).

@@ -125,7 +125,7 @@ class PairedImageFolder:
     match for :meth:`load_all`). Items are float32 in [-1, 1], 3 x H x W.
 
     ``load_all`` holds everything in memory: fine for facades (400 train pairs of 256x256), too
-    much for edges2shoes (50k pairs, 40 GB as float32): there use ``limit`` or index items one by one.
+    much for edges2shoes (50k pairs, about 80 GB as float32): there use ``limit`` or index items one by one.
     """
 
     def __init__(

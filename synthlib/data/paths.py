@@ -17,7 +17,7 @@ DATA_DIR_ENV = "SYNTHLIB_DATA_DIR"
 
 def project_root() -> Path:
     """The checkout holding synthlib (parent of the package, if it has pyproject.toml), else the cwd."""
-    root = Path(__file__).resolve().parents[2]  # synthlib/data/__init__.py -> the checkout
+    root = Path(__file__).resolve().parents[2]  # synthlib/data/paths.py -> the checkout
     return root if (root / "pyproject.toml").is_file() else Path.cwd()
 
 
@@ -40,7 +40,7 @@ def data_dir() -> Path:
 
 
 # ----------------------------------------------------------------------------------------------
-# IDX files
+# Data errors
 # ----------------------------------------------------------------------------------------------
 
 

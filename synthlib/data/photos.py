@@ -121,7 +121,7 @@ def _check_name(name: str, known: Sequence[str] | None = None) -> str:
 
 
 def photo_names(role: Role | None = None) -> list[str]:
-    """Names of the catalogue's pictures of ``role`` ("train", "heldout", "style", "style_heldout"; None = all),
+    """Names of the catalogue's pictures of ``role`` ("train", "train_more", "heldout", "style", "style_heldout"; None = all),
     in catalogue order. Needs no data."""
     if role is not None:
         check_choice("role", role, ROLES)

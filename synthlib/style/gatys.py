@@ -1,6 +1,7 @@
-"""Neural style transfer: Gatys's optimisation, Johnson's feed-forward network and AdaIN.
+"""Neural style transfer: Gatys's optimisation, texture synthesis, and the losses and colour helpers that the
+feed-forward methods (:mod:`synthlib.style.feedforward`) share with it.
 
-All three describe an image by the activations of a frozen VGG16 (:mod:`synthlib.nn.vgg`):
+All three methods describe an image by the activations of a frozen VGG16 (:mod:`synthlib.nn.vgg`):
 
 * **content** = the feature maps themselves at a deep layer (where they are, not how they look);
 * **style** = statistics with the positions summed away: Gram matrices (Gatys, Johnson), or
@@ -17,9 +18,11 @@ The methods:
 * :func:`gatys` -- optimise the pixels of one image (L-BFGS or Adam) so that its content
   features match the photo's and its Gram matrices the style's; optional total variation,
   coarse-to-fine scales and luminance-only transfer (colour preservation).
-* :func:`fast_style_trainer` -- train a :class:`~synthlib.style.style_nets.TransformerNet` on content
+* :func:`~synthlib.style.feedforward.fast_style_trainer` (in :mod:`~synthlib.style.feedforward`) -- train a
+  :class:`~synthlib.style.style_nets.TransformerNet` on content
   crops to minimise the same kind of loss for one fixed style (Johnson et al., 2016).
-* :func:`adain_trainer` / :func:`adain_transfer` -- encode with VGG, re-normalise the content
+* :func:`~synthlib.style.feedforward.adain_trainer` / :func:`~synthlib.style.feedforward.adain_transfer` (there too)
+  -- encode with VGG, re-normalise the content
   features to the style's channel statistics, decode (Huang & Belongie, 2017). Any style, one pass.
 
 Pixel convention: float in [-1, 1], N x 3 x H x W, RGB.
@@ -234,7 +237,7 @@ def synthesize_texture(
 ) -> GatysResult:
     """Texture synthesis from the style loss alone (Gatys, Ecker & Bethge, 2015), from noise::
 
-        x* = argmin_x  sum_l ||G_l(x) - G_l(t)||^2 / ||G_l(t)||^2
+        x* = argmin_x  mean_l ||G_l(x) - G_l(t)||^2 / ||G_l(t)||^2
 
     Neural style transfer is this plus a content term. ``texture``: 1 x 3 x H x W in [-1, 1], resized so its
     shorter side is ``texture_size`` (default ``size``); the output is ``size`` x ``width`` (default square).
@@ -328,8 +331,8 @@ def gatys(
 ) -> GatysResult:
     """Stylise one photo by optimising its pixels (Gatys, Ecker & Bethge, 2016)::
 
-        L(x) = w_c * sum_l ||F_l(x) - F_l(c)||^2 / ||F_l(c)||^2
-             + w_s * sum_l ||G_l(x) - G_l(s)||^2 / ||G_l(s)||^2  + w_tv * TV(x)
+        L(x) = w_c * mean_l ||F_l(x) - F_l(c)||^2 / ||F_l(c)||^2
+             + w_s * mean_l ||G_l(x) - G_l(s)||^2 / ||G_l(s)||^2  + w_tv * TV(x)
 
     ``content``, ``style``: 1 x 3 x H x W in [-1, 1] (any sizes; resized here). The output has the
     content's aspect ratio with its shorter side ``cfg.size``. ``callback(evaluation, image)`` is

@@ -15,11 +15,13 @@ unevenly and paint a checkerboard).
 
 :class:`AdaINDecoder` -- Huang & Belongie (2017), "Arbitrary style transfer in real time with
 adaptive instance normalization": the encoder is the frozen VGG16 up to ``layer`` (``relu4_1`` in
-the paper, ``relu3_1`` for a CPU budget); this decoder mirrors it back to pixels (reflection-padded
+the paper, ``relu2_1`` for the chapter's CPU budget, ``relu3_1`` for the course weights); this decoder
+mirrors it back to pixels (reflection-padded
 3x3 convolutions, nearest upsampling, no normalisation). It is the only trained part.
 
 Both take and return synthlib images (float, [-1, 1], N x 3 x H x W); outputs are not squashed,
-so callers clamp for display (:func:`synthlib.style.stylize` does).
+so callers clamp for display (:func:`~synthlib.style.feedforward.fast_transfer` and
+:func:`~synthlib.style.feedforward.adain_transfer` do).
 """
 
 from __future__ import annotations
