@@ -1,4 +1,4 @@
-"""StyleGAN2: a style-based generator and a residual discriminator, in plain PyTorch.
+"""StyleGAN2's operations in plain PyTorch: the modulated convolution, the blur, and the equalised layers.
 
 Karras et al., "Analyzing and Improving the Image Quality of StyleGAN" (CVPR 2020). The ideas,
 in the order the generator uses them:
