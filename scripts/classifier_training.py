@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import struct
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save
 from torch import Tensor, nn
 
+from synthlib.core.checkpoint import safetensors_bytes
 from synthlib.core.registry import spec
 from synthlib.core.train import Phase, Trainer
 
@@ -53,17 +52,6 @@ def fit(model: nn.Module, batches: Any, recipe: dict[str, Any], *, kind: str, lo
     return time.perf_counter() - start
 
 
-def sorted_safetensors(data: bytes) -> bytes:
-    """``data`` (a safetensors file) with its header's keys sorted. safetensors writes its metadata map in an order
-    that varies between calls, so the same weights would get another SHA-256 at every save; sorted, they do not.
-    The header stays compact JSON padded with spaces to a multiple of 8 bytes, as the format asks."""
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + n])
-    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    return struct.pack("<Q", len(text)) + text + data[8 + n :]
-
-
 def write_weights(model: nn.Module, weights_file: Path, manifest_file: Path, *, test_accuracy: float,
                   recipe: dict[str, Any], pixel_convention: str, manifest: dict[str, Any]) -> str:
     """Write ``weights_file`` (safetensors; metadata: arch, config, test accuracy, recipe, pixel convention) and
@@ -78,7 +66,7 @@ def write_weights(model: nn.Module, weights_file: Path, manifest_file: Path, *, 
     }
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     weights_file.parent.mkdir(parents=True, exist_ok=True)
-    data = sorted_safetensors(save(state, metadata=metadata))
+    data = safetensors_bytes(state, metadata=metadata)  # sorted header: the same weights, the same SHA-256
     weights_file.write_bytes(data)
     sha256 = hashlib.sha256(data).hexdigest()
     body = {"sha256": sha256, "arch": arch_config["arch"], "config": arch_config["config"], "recipe": recipe,

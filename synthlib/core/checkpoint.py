@@ -173,6 +173,24 @@ def save_atomic(obj: dict[str, Any], path: str | os.PathLike) -> Path:
     return path
 
 
+def safetensors_bytes(tensors: dict[str, torch.Tensor], *, metadata: dict[str, str] | None = None) -> bytes:
+    """``tensors`` (and string ``metadata``) as a safetensors file's bytes, its header's keys sorted.
+
+    safetensors itself writes a metadata map of more than one key in an order that changes from one save to the next,
+    so the same weights would get another SHA-256 every time; sorted, they do not. The header stays compact JSON
+    padded with spaces to a multiple of 8 bytes, as the format asks."""
+    import json
+    import struct
+
+    from safetensors.torch import save
+
+    data = save(tensors, metadata=metadata)
+    (n,) = struct.unpack("<Q", data[:8])
+    text = json.dumps(json.loads(data[8 : 8 + n]), sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + data[8 + n :]
+
+
 def _sniff(head: bytes) -> str:
     """What a file that is not a readable checkpoint looks like, from its first bytes (for messages)."""
     if not head:

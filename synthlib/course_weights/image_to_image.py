@@ -268,10 +268,10 @@ def _sr_build(r: Recipe, tiny: bool) -> Any:
     # of 16 of 64 fell behind (+1.06 against +1.18 at 2,000). Nor are more pixels of the same photos
     # (experiments/06_restoration/sr_photos.py, 2026-12-07): the catalogue prepared at up to 2560 px (the wallpapers
     # whole, 4.2x the pixels, crops' photos up to 1600 px on their shorter side) drew +1.456 at 6,000 steps against
-    # +1.453, where the twelve extra photos had been worth +0.10 by then. On the papers' convention (luma PSNR, 4 px border cut:
-    # the score's psnr_y) this build gains +1.57 dB (27.31 against 25.73), where Ledig et al.'s SRResNet gains +1.64
-    # on BSD100 (25.94 -> 27.58 in their table) and SwinIR about +1.96: +2 dB on natural photos of this difficulty is the state of
-    # the art's edge.
+    # +1.453, where the twelve extra photos had been worth +0.10 by then. On the papers' convention (luma PSNR, 4 px
+    # border cut: the score's psnr_y) this build gains +1.57 dB (27.31 against 25.73), where Ledig et al.'s SRResNet
+    # gains +1.64 on BSD100 (25.94 -> 27.58 in their table) and SwinIR about +1.96: +2 dB on natural photos of this
+    # difficulty is the state of the art's edge.
     cfg = SRConfig(lr=1e-3 if tiny else 2e-4, batch_size=r.batch_size, ema_half_life_img=100 if tiny else 50_000,
                    lr_final=0.01, lr_decay_start=r.steps // 2, num_steps=r.steps)
     crops = RandomCrops("train", crop=32 if tiny else 64, n=10**6, seed=r.seed, scale=(0.04, 1.0), log_scale=True,

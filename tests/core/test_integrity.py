@@ -596,3 +596,21 @@ def test_data_downloads_use_https() -> None:
         plain = set(re.findall(r"http://[A-Za-z0-9][^\s\"'`)]*", path.read_text(encoding="utf-8"))) - allowed
         assert not plain, f"synthlib/data/{path.name} still uses plain HTTP: {sorted(plain)}"
     assert debs_mod.DEBIAN_MIRRORS[0].startswith("https://")
+
+
+def test_safetensors_bytes_sorts_the_header_and_keeps_the_format_and_the_data() -> None:
+    from safetensors.torch import load
+
+    from synthlib.core.checkpoint import safetensors_bytes
+
+    tensors = {"b": torch.arange(5, dtype=torch.float32), "a": torch.ones(2, 3, dtype=torch.float16)}
+    meta = {k: f"value {k}" for k in "zyxwv"}
+    outs = {safetensors_bytes(tensors, metadata=meta) for _ in range(4)}  # safetensors alone: a new order each save
+    assert len(outs) == 1
+    data = outs.pop()
+    header_len = int.from_bytes(data[:8], "little")
+    assert header_len % 8 == 0  # the format pads its header to a multiple of 8 bytes
+    header = json.loads(data[8 : 8 + header_len])
+    assert list(header["__metadata__"]) == sorted(meta)
+    back = load(data)
+    assert all(torch.equal(back[k], v) for k, v in tensors.items())
